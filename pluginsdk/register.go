@@ -1,0 +1,33 @@
+package pluginsdk
+
+import "sync"
+
+var (
+	regMu   sync.Mutex
+	factory func() Connector
+)
+
+// Register records this program's connector constructor. A plugin calls it
+// once, from init, so that every build target finds it: a Wasm reactor module
+// never runs main (its _initialize runs only package initialisation), while a
+// go-plugin binary serves from main.
+//
+//	func init() { pluginsdk.Register(New) }
+func Register(f func() Connector) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if f == nil {
+		panic("pluginsdk.Register: nil constructor")
+	}
+	if factory != nil {
+		panic("pluginsdk.Register: called twice")
+	}
+	factory = f
+}
+
+// Registered returns the constructor passed to Register, or nil.
+func Registered() func() Connector {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return factory
+}
