@@ -50,7 +50,7 @@ type Event struct {
 	// entity name); used in metrics and the console.
 	Type string `json:"type,omitempty"`
 	// Time is when the event happened according to the source (zero: unknown).
-	Time time.Time `json:"time,omitempty"`
+	Time time.Time `json:"time,omitzero"`
 }
 
 // ItemError reports one rejected item of a batch, by its index in the batch.

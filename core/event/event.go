@@ -20,7 +20,7 @@ type Event struct {
 	Type       string          `json:"type,omitempty"`
 	DedupKey   string          `json:"dedupKey,omitempty"`
 	ReceivedAt time.Time       `json:"receivedAt"`
-	OccurredAt time.Time       `json:"occurredAt,omitempty"`
+	OccurredAt time.Time       `json:"occurredAt,omitzero"`
 	Payload    json.RawMessage `json:"payload"`
 }
 

@@ -23,18 +23,18 @@ type Run struct {
 	EventID    string          `json:"eventId,omitempty"`
 	Connection string          `json:"connection,omitempty"`
 	Status     string          `json:"status"`
-	Test       bool            `json:"test,omitempty"`       // started by "run test data"
-	ReplayOf   string          `json:"replayOf,omitempty"`   // the run this one replays
-	Input      json.RawMessage `json:"input"`                // the event payload
-	Fields     map[string]any  `json:"fields,omitempty"`     // mapped fields
+	Test       bool            `json:"test,omitempty"`     // started by "run test data"
+	ReplayOf   string          `json:"replayOf,omitempty"` // the run this one replays
+	Input      json.RawMessage `json:"input"`              // the event payload
+	Fields     map[string]any  `json:"fields,omitempty"`   // mapped fields
 	Tasks      []TaskRun       `json:"tasks"`
-	Attempt    int             `json:"attempt"`              // attempts of the current task so far
-	NextAt     time.Time       `json:"nextAttemptAt,omitempty"`
+	Attempt    int             `json:"attempt"` // attempts of the current task so far
+	NextAt     time.Time       `json:"nextAttemptAt,omitzero"`
 	Error      string          `json:"error,omitempty"`
 	DeadLetter bool            `json:"deadLetter,omitempty"`
 	CreatedAt  time.Time       `json:"createdAt"`
 	UpdatedAt  time.Time       `json:"updatedAt"`
-	FinishedAt time.Time       `json:"finishedAt,omitempty"`
+	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 }
 
 // TaskRun records one task of a run.
@@ -46,8 +46,8 @@ type TaskRun struct {
 	Output     json.RawMessage `json:"output,omitempty"`
 	Error      *TaskError      `json:"error,omitempty"`
 	Attempts   int             `json:"attempts"`
-	StartedAt  time.Time       `json:"startedAt,omitempty"`
-	FinishedAt time.Time       `json:"finishedAt,omitempty"`
+	StartedAt  time.Time       `json:"startedAt,omitzero"`
+	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	DurationMS float64         `json:"durationMs,omitempty"` // of the last attempt
 }
 

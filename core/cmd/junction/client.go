@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// apiClient talks to a running hub's admin API.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func addClientFlags(cmd *cobra.Command, server, token *string) {
+	cmd.PersistentFlags().StringVar(server, "server", envOr("JUNCTION_SERVER", "http://127.0.0.1:8080"), "URL of the running hub (env JUNCTION_SERVER)")
+	cmd.PersistentFlags().StringVar(token, "token", "", "admin token (default: env JUNCTION_ADMIN_TOKEN)")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func newClient(server, token string) (*apiClient, error) {
+	if token == "" {
+		token = os.Getenv("JUNCTION_ADMIN_TOKEN")
+	}
+	if token == "" {
+		return nil, fmt.Errorf("no admin token: set JUNCTION_ADMIN_TOKEN (printed by the first `junction up`) or pass --token")
+	}
+	return &apiClient{base: strings.TrimSuffix(server, "/"), token: token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+}
+
+// apiErr is the API's error body.
+type apiErr struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
+	u := c.base + "/api/v1" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach junction at %s (start it with `junction up`, or pass --server): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e apiErr
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+			return fmt.Errorf("%s", e.Error.Message)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decode response of %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/hub"
+	"github.com/junctionhub/junction/core/mapping"
+)
+
+func newValidateCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "validate PATH...",
+		Short: "Check config files; errors are printed as file:line:col: message",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			checker := hub.StaticChecker(dataDir)
+			b, err := config.Load(paths, config.Options{LookupEnv: lenientEnv, Check: checker})
+			if err != nil {
+				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
+				var errs config.Errors
+				if errors.As(err, &errs) {
+					return fmt.Errorf("%d error(s) in the configuration", len(errs))
+				}
+				return err
+			}
+			for _, w := range b.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s (warning)\n", w.Error())
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d file(s), %d connection(s), %d workflow(s)\n", len(b.Files), len(b.Connections), len(b.Workflows))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", "./data", "data directory, to know the installed plugins")
+	return cmd
+}
+
+// lenientEnv lets validate check files whose ${VAR}s are not set in this
+// shell: an unset variable is reported by `junction up`, where it matters.
+func lenientEnv(k string) (string, bool) {
+	if v, ok := os.LookupEnv(k); ok {
+		return v, true
+	}
+	return "${" + k + "}", true
+}
+
+func newMappingCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "mapping", Short: "Work with field mappings"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "infer FILE",
+		Short: "Print a fields: block (JSONPath and type) inferred from a sample JSON payload",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			fields, err := mapping.Infer(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			fmt.Fprint(cmd.OutOrStdout(), mapping.FormatFields(fields))
+			return nil
+		},
+	})
+	return cmd
+}

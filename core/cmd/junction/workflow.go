@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/hub"
+	"github.com/junctionhub/junction/core/store"
+)
+
+func newWorkflowCmd() *cobra.Command {
+	var server, token string
+	cmd := &cobra.Command{Use: "workflow", Short: "Apply, list and test-run workflows"}
+	addClientFlags(cmd, &server, &token)
+
+	var configDir string
+	apply := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Validate a workflow file against the configuration and add it to the config folder",
+		Long: "apply checks FILE together with the files already in --config-dir (so its trigger and\n" +
+			"task connections must exist), then copies it there. A running hub loads it at its next start.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dst := filepath.Join(configDir, filepath.Base(args[0]))
+			paths := []string{configDir}
+			if abs, _ := filepath.Abs(args[0]); abs != mustAbs(dst) {
+				if _, err := os.Stat(dst); err == nil {
+					return fmt.Errorf("%s already exists: edit it in place or rename %s", dst, args[0])
+				}
+				paths = append(paths, args[0])
+			}
+			b, err := config.Load(paths, config.Options{LookupEnv: lenientEnv, Check: hub.StaticChecker("./data")})
+			if err != nil {
+				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
+				return fmt.Errorf("%s was not applied", args[0])
+			}
+			if mustAbs(args[0]) != mustAbs(dst) {
+				data, err := os.ReadFile(args[0])
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(dst, data, 0o644); err != nil {
+					return fmt.Errorf("write %s: %w", dst, err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "applied %s (%d workflow(s) in the configuration); restart junction to load it\n", dst, len(b.Workflows))
+			return nil
+		},
+	}
+	apply.Flags().StringVar(&configDir, "config-dir", "configs", "the config folder junction loads")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the workflows of the running hub",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newClient(server, token)
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Workflows []struct {
+					Name    string          `json:"name"`
+					Trigger json.RawMessage `json:"trigger"`
+					Tasks   []string        `json:"tasks"`
+				} `json:"workflows"`
+			}
+			if err := c.do(cmd.Context(), "GET", "/workflows", nil, nil, &res); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTRIGGER\tTASKS")
+			for _, w := range res.Workflows {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", w.Name, w.Trigger, len(w.Tasks))
+			}
+			return tw.Flush()
+		},
+	}
+
+	var input string
+	run := &cobra.Command{
+		Use:   "run NAME --input FILE",
+		Short: "Run a workflow once on a test payload and print the run (\"run test data\")",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if input == "" {
+				return usageError{fmt.Errorf("workflow run: --input FILE is required")}
+			}
+			data, err := os.ReadFile(input)
+			if err != nil {
+				return err
+			}
+			if !json.Valid(data) {
+				return fmt.Errorf("%s is not valid JSON", input)
+			}
+			c, err := newClient(server, token)
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Run *store.Run `json:"run"`
+			}
+			if err := c.do(cmd.Context(), "POST", "/workflows/"+url.PathEscape(args[0])+"/run", nil, data, &res); err != nil {
+				return err
+			}
+			if err := printJSON(cmd.OutOrStdout(), res.Run); err != nil {
+				return err
+			}
+			if res.Run.Status == store.StatusFailed {
+				return fmt.Errorf("run %s failed: %s", res.Run.ID, res.Run.Error)
+			}
+			return nil
+		},
+	}
+	run.Flags().StringVar(&input, "input", "", "JSON file with the test payload")
+	cmd.AddCommand(apply, list, run)
+	return cmd
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+func newConnectionCmd() *cobra.Command {
+	var server, token string
+	cmd := &cobra.Command{Use: "connection", Short: "Manage connections"}
+	addClientFlags(cmd, &server, &token)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List connections",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newClient(server, token)
+			if err != nil {
+				return err
+			}
+			var res struct {
+				Connections []struct {
+					Name      string `json:"name"`
+					Connector string `json:"connector"`
+					Auth      string `json:"auth"`
+					HookURL   string `json:"hookUrl"`
+				} `json:"connections"`
+			}
+			if err := c.do(cmd.Context(), "GET", "/connections", nil, nil, &res); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tCONNECTOR\tAUTH\tHOOK URL")
+			for _, x := range res.Connections {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Name, x.Connector, x.Auth, x.HookURL)
+			}
+			return tw.Flush()
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a connection as JSON, secrets redacted",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(server, token)
+			if err != nil {
+				return err
+			}
+			var res map[string]any
+			if err := c.do(cmd.Context(), "GET", "/connections/"+url.PathEscape(args[0]), nil, nil, &res); err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), res["connection"])
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}

@@ -1,0 +1,136 @@
+// Package config loads Junction's YAML configuration, checks it, and
+// reports every problem with its file, line and column.
+//
+// # Files and documents
+//
+// Load takes files and folders; a folder means every *.yaml and *.yml below
+// it, in lexical order, skipping entries whose name starts with a dot. A file
+// holds one or more YAML documents separated by "---". Every document is an
+// envelope:
+//
+//	apiVersion: junction/v1     # required, exactly this
+//	kind: Workflow              # Settings | Connection | Workflow | Directory | Survey
+//	metadata: {name: orders}    # required except for Settings
+//	spec: {...}                 # the kind's settings (below)
+//
+// Names are 1 to 63 letters, digits, "-" and "_", starting with a letter or
+// digit (no dots: `uses: <connection>.<action>` splits at the first dot), and
+// are unique per kind across all files. At most one Settings document may
+// exist.
+//
+// # Environment variables
+//
+// Every scalar value (never a key) may use ${VAR}, or ${VAR:-default} which
+// applies when VAR is unset or empty. A variable that is unset and has no
+// default is an error at the value. "$${" is a literal "${"; any other "$"
+// is kept as written. An unquoted value is typed after substitution
+// (workers: ${N} with N=4 is the number 4); a quoted one stays a string,
+// except where a setting wants a bool or a number. Substitution happens
+// after YAML parsing, so a value cannot inject YAML structure. Inside a flow
+// mapping or sequence ({...}, [...]) quote such a value, since { and } are
+// YAML syntax there: auth: {type: api_key, secret: "${KEY}"}.
+//
+// # Value formats
+//
+//   - Durations: Go durations ("30s", "1h30m") plus whole days in front
+//     ("7d", "1d12h"); they must be positive.
+//   - Sizes: a number of bytes, or with a unit: B, KB, MB, GB (powers of
+//     1000), KiB, MiB, GiB (powers of 1024): "512KB", "1MiB".
+//   - Time zones: IANA names ("Europe/Rome", "UTC"); the zone database is
+//     embedded, so validation does not depend on the host.
+//   - Anchors, aliases and merge keys (<<: *base) work as in YAML.
+//
+// # kind: Settings
+//
+//	spec:
+//	  addr: ":8080"                  # host:port or :port
+//	  data_dir: ./data
+//	  public_url: https://hub.example.com   # http(s); how others reach this server
+//	  timezone: UTC                  # the organisation's time zone
+//	  max_body_bytes: 1MiB           # inbound request body limit
+//	  plugin_dirs: [plugins]
+//	  trusted_keys: []               # base64 ed25519 public keys (32 bytes)
+//	  require_signatures: false      # true needs trusted_keys
+//	  workers: 4                     # default: twice the number of CPUs
+//	  retry: {max_attempts: 5, initial_interval: 1s, max_interval: 5m}
+//
+// All keys are optional and default as shown.
+//
+// # kind: Connection
+//
+//	spec:
+//	  connector: segment@1.0.0       # required: a builtin, or a plugin name[@version]
+//	  auth:                          # default {type: none}
+//	    type: api_key                # none | api_key | basic | oauth2
+//	    secret: ${KEY}               # api_key: secret
+//	                                 # basic: username, password
+//	                                 # oauth2: token_url, client_id, client_secret, scopes (optional)
+//	  config: {}                     # the connector's own keys, checked by the connector
+//	  schedule:                      # pull connectors: exactly one of every and cron
+//	    every: 24h
+//	    start: "02:00"               # HH:MM, with every only
+//	    cron: "0 2 * * MON-FRI"      # 5 fields or @hourly, @daily, @weekly, @monthly, @yearly
+//	    timezone: Europe/Rome        # default: Settings timezone
+//	  network:
+//	    allow_hosts: [api.example.com, "*.example.org:8443"]   # outbound HTTP allow-list
+//	    allow_private: false         # true allows private and loopback addresses
+//	  dedup_window: 24h              # drop repeated deliveries within the window
+//
+// An auth key that its type does not use is an error, as is a required one
+// that is missing or empty.
+//
+// # kind: Workflow
+//
+//	spec:
+//	  description: text
+//	  trigger: {connection: segment-prod}    # or {schedule: {...}} as above
+//	  filter:                                # all must hold
+//	    - {path: $.type, op: eq, value: track}
+//	  fields:                                # name: letters, digits, _
+//	    email: {path: $.context.traits.email, type: string, required: true}
+//	    amount: {path: $.properties.revenue, type: number, default: 0}
+//	  tasks:
+//	    - name: save                         # unique; letters, digits, - and _
+//	      uses: directory.add_transaction    # builtin task, or <connection>.<action>
+//	      with: {contact: {email: "{{ .fields.email }}"}}
+//	      if: "{{ .fields.amount }}"         # optional; the task runs when truthy
+//	      timeout: 30s
+//	      retry: {max_attempts: 10}          # missing keys come from Settings retry
+//
+// Filter operators: eq, ne, in, exists, gt, gte, lt, lte, contains, matches;
+// value is required except for exists. Field types: string, number, boolean;
+// without a type the value is kept as in the payload. Paths are RFC 9535
+// JSONPath starting at $ (the event payload). Templates in with and if are Go
+// text/template over .event, .fields, .tasks.<name>.output and .run; a
+// reference to a field that is not declared, or to the output of a task
+// that does not run earlier, is an error. Load compiles the filter, the
+// fields and every template into Workflow.Compiled.
+//
+// A workflow triggered by a connection without a filter loads with a warning:
+// every event of the connection starts it.
+//
+// # kind: Directory and kind: Survey
+//
+//	kind: Directory
+//	spec:
+//	  display_name: Demo pool
+//	  dedup: [email, "firstName+lastName"]   # default [email]; fields: email, phone,
+//	                                         # extRef, firstName, lastName; + combines
+//	---
+//	kind: Survey
+//	spec:
+//	  display_name: Demo survey
+//	  status: active                 # active (default) | inactive
+//	  link: https://surveys.example.com/jfe/form/SV_demo
+//
+// # Errors
+//
+// Load does not stop at the first problem: it returns Errors, sorted by file,
+// line and column, each rendered "file:line:col: path: message", where path
+// names the setting (spec.tasks[1].with.body.order). Unknown keys list the
+// allowed ones and suggest the closest ("unknown key "filtr" (did you mean
+// "filter"?)"). YAML syntax errors carry a line only: the parser reports no
+// column. What the configuration alone cannot know (is a connector installed,
+// does it perform an action, is a task builtin) is asked of the Checker
+// given in Options; without one those checks are skipped.
+package config

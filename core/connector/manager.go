@@ -1,0 +1,206 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector/host"
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/task"
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// Opener creates the (unconfigured) connector for a connection's
+// `connector:` value. The hub supplies one that knows builtins and installed
+// plugins; closing the returned io.Closer (which may be nil) releases it.
+type Opener func(ctx context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error)
+
+// OpenBuiltin opens builtin connectors only.
+func OpenBuiltin(_ context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
+	b, ok := LookupBuiltin(c.Connector)
+	if !ok {
+		return nil, nil, fmt.Errorf("connector %q is not a builtin", c.Connector)
+	}
+	return b.New(), nil, nil
+}
+
+// Conn is one configured connection.
+type Conn struct {
+	Config    *config.Connection
+	Connector pluginsdk.Connector
+	Spec      pluginsdk.Spec
+	closer    io.Closer
+}
+
+// Name is the connection's name.
+func (c *Conn) Name() string { return c.Config.Name }
+
+// ManagerOptions configures a Manager.
+type ManagerOptions struct {
+	Connections []*config.Connection
+	Open        Opener
+	Store       store.Store
+	Logger      *slog.Logger
+	// BaseURL is the hub's public URL, given to connectors for links.
+	BaseURL string
+}
+
+// Manager holds every configured connection.
+type Manager struct {
+	conns map[string]*Conn
+	log   *slog.Logger
+}
+
+// NewManager opens and configures every connection. It fails on the first
+// connection that cannot be opened or configured, naming it.
+func NewManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Open == nil {
+		o.Open = OpenBuiltin
+	}
+	m := &Manager{conns: map[string]*Conn{}, log: o.Logger}
+	for _, cc := range o.Connections {
+		c, err := m.open(ctx, o, cc)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("connection %s (%s): %w", cc.Name, cc.Pos, err)
+		}
+		m.conns[cc.Name] = c
+	}
+	return m, nil
+}
+
+func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connection) (*Conn, error) {
+	impl, closer, err := o.Open(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := json.Marshal(cc.Config)
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	log := o.Logger.With("connection", cc.Name)
+	pctx := &pluginsdk.Context{
+		Connection: cc.Name,
+		Config:     cfg,
+		Auth: pluginsdk.Auth{
+			Type: pluginsdk.AuthType(cc.Auth.Type), Secret: cc.Auth.Secret,
+			Username: cc.Auth.Username, Password: cc.Auth.Password,
+			TokenURL: cc.Auth.TokenURL, ClientID: cc.Auth.ClientID, ClientSecret: cc.Auth.ClientSecret, Scopes: cc.Auth.Scopes,
+		},
+		BaseURL: o.BaseURL,
+		HTTP: host.NewHTTPClient(host.HTTPOptions{
+			AllowHosts: cc.Network.AllowHosts, AllowPrivate: cc.Network.AllowPrivate,
+			Logger: log, Connection: cc.Name,
+		}),
+		KV:  host.NewKV(o.Store.KV(), cc.Name),
+		Log: log,
+	}
+	if err := impl.Configure(ctx, pctx); err != nil {
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, fmt.Errorf("configure: %w", err)
+	}
+	return &Conn{Config: cc, Connector: impl, Spec: impl.Spec(), closer: closer}, nil
+}
+
+// Get returns the named connection.
+func (m *Manager) Get(name string) (*Conn, bool) {
+	c, ok := m.conns[name]
+	return c, ok
+}
+
+// All lists the connections by name.
+func (m *Manager) All() []*Conn {
+	out := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// Close releases every connection's connector.
+func (m *Manager) Close() error {
+	var errs []error
+	for _, c := range m.conns {
+		if c.closer != nil {
+			if err := c.closer.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close connection %s: %w", c.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Resolver resolves a task's `uses:` to a builtin task or a connection's
+// action. Builtin task executors are built once, from the registry.
+type Resolver struct {
+	m       *Manager
+	builtin map[string]task.Executor
+}
+
+// NewResolver builds every registered builtin task with env.
+func NewResolver(m *Manager, env *task.Env) (*Resolver, error) {
+	r := &Resolver{m: m, builtin: map[string]task.Executor{}}
+	for _, d := range task.All() {
+		ex, err := d.New(env)
+		if err != nil {
+			return nil, fmt.Errorf("builtin task %s: %w", d.ID, err)
+		}
+		r.builtin[d.ID] = ex
+	}
+	return r, nil
+}
+
+// Resolve implements workflow.Resolver.
+func (r *Resolver) Resolve(uses string) (task.Executor, error) {
+	if ex, ok := r.builtin[uses]; ok {
+		return ex, nil
+	}
+	name, action, ok := strings.Cut(uses, ".")
+	if !ok {
+		return nil, fmt.Errorf("uses %q: want a builtin task or <connection>.<action>", uses)
+	}
+	c, ok := r.m.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("uses %q: no builtin task of that name and no connection %q", uses, name)
+	}
+	p, ok := c.Connector.(pluginsdk.Performer)
+	if !ok || !c.Spec.HasRole(pluginsdk.RolePerform) {
+		return nil, fmt.Errorf("uses %q: connector %s of connection %s performs no actions", uses, c.Spec.Name, name)
+	}
+	if _, ok := c.Spec.Action(action); !ok {
+		return nil, fmt.Errorf("uses %q: connector %s has no action %q (it has: %s)", uses, c.Spec.Name, action, actionNames(c.Spec))
+	}
+	return task.ExecutorFunc(func(ctx context.Context, call *task.Call) (json.RawMessage, error) {
+		res, err := p.Perform(ctx, &pluginsdk.PerformRequest{
+			Action: action, Input: call.Input, IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if res == nil {
+			return nil, nil
+		}
+		return res.Output, nil
+	}), nil
+}
+
+func actionNames(s pluginsdk.Spec) string {
+	names := make([]string, len(s.Actions))
+	for i, a := range s.Actions {
+		names[i] = a.Name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,258 @@
+// Package hub assembles one Junction node from its configuration: the store,
+// the connections, the workflow engine and the HTTP server, and runs them
+// until its context ends, then shuts them down in the order that loses
+// nothing (stop accepting, drain requests, drain runs, close the store).
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/server"
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/task"
+	"github.com/junctionhub/junction/core/workflow"
+)
+
+// Options configures a hub. Empty fields take the Settings document's value,
+// then the default.
+type Options struct {
+	ConfigPaths []string
+	DataDir     string
+	Addr        string
+	// BuildPlugins builds bundled plugins whose artifact is missing or stale
+	// (`junction up`); `junction serve` leaves it off.
+	BuildPlugins bool
+	// Out receives progress and the start-up banner.
+	Out       io.Writer
+	Logger    *slog.Logger
+	LookupEnv func(string) (string, bool)
+}
+
+// Hub is one running Junction node.
+type Hub struct {
+	Settings config.Settings
+	Bundle   *config.Bundle
+	Store    store.Store
+	Conns    *connector.Manager
+	Engine   *workflow.Engine
+	Server   *server.Server
+	Plugins  *Plugins
+	// NewAdminToken is set when this start created the admin token; it is
+	// shown once and only its hash is stored.
+	NewAdminToken string
+
+	o   Options
+	log *slog.Logger
+	ln  net.Listener
+}
+
+// Open loads the configuration and opens everything, but serves nothing yet.
+func Open(ctx context.Context, o Options) (_ *Hub, err error) {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
+	if len(o.ConfigPaths) == 0 {
+		o.ConfigPaths = []string{"configs"}
+	}
+	h := &Hub{o: o, log: o.Logger}
+	defer func() {
+		if err != nil {
+			h.closeAll()
+		}
+	}()
+
+	// Settings first: they say where the data dir and plugins are.
+	pre, err := config.Load(o.ConfigPaths, config.Options{LookupEnv: o.LookupEnv})
+	if err != nil {
+		return nil, err
+	}
+	h.Settings = pre.Settings
+	if o.DataDir != "" {
+		h.Settings.DataDir = o.DataDir
+	}
+	if o.Addr != "" {
+		h.Settings.Addr = o.Addr
+	}
+	if err := os.MkdirAll(h.Settings.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", h.Settings.DataDir, err)
+	}
+	h.Plugins, err = OpenPlugins(ctx, PluginOptions{
+		DataDir: h.Settings.DataDir, Dirs: resolveDirs(o.ConfigPaths, h.Settings.PluginDirs),
+		Build: o.BuildPlugins, Progress: o.Out, Logger: o.Logger, Settings: h.Settings,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Bundle, err = config.Load(o.ConfigPaths, config.Options{LookupEnv: o.LookupEnv, Check: h.Plugins.Checker()})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range h.Bundle.Warnings {
+		h.log.Warn("config", "warning", w.Error())
+	}
+
+	st, err := store.Open(ctx, filepath.Join(h.Settings.DataDir, "badger"), store.Options{Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", h.Settings.DataDir, err)
+	}
+	h.Store = st
+
+	hash, tok, err := adminToken(ctx, st.KV(), o.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	h.NewAdminToken = tok
+
+	publicURL := h.Settings.PublicURL
+	h.Conns, err = connector.NewManager(ctx, connector.ManagerOptions{
+		Connections: h.Bundle.Connections, Open: h.Plugins.Open, Store: st, Logger: o.Logger, BaseURL: publicURL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	env := &task.Env{Store: st, Logger: o.Logger, Services: map[string]any{}, Resources: map[string]any{
+		"Directory": h.Bundle.Directories, "Survey": h.Bundle.Surveys, "Settings": h.Settings,
+	}}
+	resolver, err := connector.NewResolver(h.Conns, env)
+	if err != nil {
+		return nil, err
+	}
+	metrics := server.NewMetrics(st, func() uint64 {
+		if h.Engine == nil {
+			return 0
+		}
+		return h.Engine.Lag()
+	})
+	h.Engine, err = workflow.New(workflow.Options{
+		Store: st, Workflows: h.Bundle.Workflows, Resolver: resolver, Logger: o.Logger,
+		Workers: h.Settings.Workers, Retry: h.Settings.Retry, Observer: metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Server = server.New(server.Options{
+		Store: st, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: hash,
+		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: publicURL, Metrics: metrics, Logger: o.Logger,
+	})
+	return h, nil
+}
+
+// resolveDirs makes plugin dirs relative to the working directory.
+func resolveDirs(_ []string, dirs []string) []string { return dirs }
+
+// Listen binds the server's address (":0" picks a free port).
+func (h *Hub) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", h.Settings.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", h.Settings.Addr, err)
+	}
+	h.ln = ln
+	return ln.Addr(), nil
+}
+
+// Run starts the engine and serves until ctx ends, then shuts down
+// gracefully: in-flight requests finish (their events are stored and acked,
+// or not acked at all), running tasks finish their attempt, the store closes.
+func (h *Hub) Run(ctx context.Context) error {
+	if h.ln == nil {
+		if _, err := h.Listen(); err != nil {
+			return err
+		}
+	}
+	if err := h.Engine.Start(ctx); err != nil {
+		return fmt.Errorf("start workflow engine: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- h.Server.Serve(h.ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	h.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.Server.Shutdown(sctx); err != nil {
+		h.log.Error("http shutdown", "err", err)
+	}
+	h.Engine.Close()
+	return errors.Join(serveErr, h.closeAll())
+}
+
+// Close releases everything Open opened (for a hub that never ran).
+func (h *Hub) Close() error {
+	if h.Engine != nil {
+		h.Engine.Close()
+	}
+	return h.closeAll()
+}
+
+func (h *Hub) closeAll() error {
+	var errs []error
+	if h.Conns != nil {
+		errs = append(errs, h.Conns.Close())
+		h.Conns = nil
+	}
+	if h.Plugins != nil {
+		errs = append(errs, h.Plugins.Close())
+		h.Plugins = nil
+	}
+	if h.Store != nil {
+		errs = append(errs, h.Store.Close())
+		h.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+const adminTokenKey = "admin/token-sha256"
+
+// adminToken returns the hash of the admin token. JUNCTION_ADMIN_TOKEN wins;
+// otherwise the stored hash; otherwise a new token is made, its hash stored,
+// and the token returned once for printing.
+func adminToken(ctx context.Context, kv store.KV, env func(string) (string, bool)) ([32]byte, string, error) {
+	var hash [32]byte
+	if tok, ok := env("JUNCTION_ADMIN_TOKEN"); ok && tok != "" {
+		hash = sha256.Sum256([]byte(tok))
+		if err := kv.Set(ctx, adminTokenKey, hash[:], 0); err != nil {
+			return hash, "", fmt.Errorf("store admin token hash: %w", err)
+		}
+		return hash, "", nil
+	}
+	v, err := kv.Get(ctx, adminTokenKey)
+	if err == nil && len(v) == len(hash) {
+		copy(hash[:], v)
+		return hash, "", nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return hash, "", fmt.Errorf("read admin token hash: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return hash, "", fmt.Errorf("generate admin token: %w", err)
+	}
+	tok := "jct_" + base64.RawURLEncoding.EncodeToString(b)
+	hash = sha256.Sum256([]byte(tok))
+	if err := kv.Set(ctx, adminTokenKey, hash[:], 0); err != nil {
+		return hash, "", fmt.Errorf("store admin token hash: %w", err)
+	}
+	return hash, tok, nil
+}

@@ -1,0 +1,214 @@
+// Package server serves Junction's HTTP surface on one port with fiber: the
+// inbound push endpoints (/hooks/{connection}), the admin REST API (/api/v1,
+// behind a bearer token), the console, and /healthz, /readyz, /metrics.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/workflow"
+)
+
+// Options configures a Server.
+type Options struct {
+	Store       store.Store
+	Connections *connector.Manager
+	Engine      *workflow.Engine
+	Bundle      *config.Bundle
+	// AdminTokenHash is the SHA-256 of the admin bearer token.
+	AdminTokenHash [32]byte
+	// MaxBodyBytes limits every request body (default 1 MiB).
+	MaxBodyBytes int64
+	// PublicURL is the hub's URL as callers see it (signatures that cover the
+	// URL, links); default http://<addr>.
+	PublicURL string
+	Metrics   *Metrics
+	Logger    *slog.Logger
+	// Mount, when set, adds more routes (the console) after the API's.
+	Mount func(app *fiber.App)
+}
+
+// Server is Junction's HTTP server.
+type Server struct {
+	o     Options
+	app   *fiber.App
+	log   *slog.Logger
+	ready atomic.Bool
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(o.Store, o.Engine.Lag)
+	}
+	s := &Server{o: o, log: o.Logger}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "junction",
+		DisableStartupMessage: true,
+		// fasthttp resets the connection when a body passes BodyLimit, and a
+		// client still writing then sees "connection reset", not a 413. So
+		// fasthttp reads up to a hard cap and limitBody answers 413 for
+		// anything over the configured limit; only past the cap is a
+		// connection dropped.
+		BodyLimit: int(max(4*o.MaxBodyBytes, 16<<20)),
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.errorHandler,
+	})
+	s.routes()
+	return s
+}
+
+// App exposes the fiber app (tests use app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Metrics returns the server's metrics (the engine reports to them).
+func (s *Server) Metrics() *Metrics { return s.o.Metrics }
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.limitBody)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", s.o.Metrics.Handler())
+	app.All("/hooks/:connection", s.hook)
+	app.All("/hooks/:connection/*", s.hook)
+
+	api := app.Group("/api/v1", s.requireToken)
+	api.Get("/workflows", s.listWorkflows)
+	api.Get("/workflows/:name", s.getWorkflow)
+	api.Post("/workflows/:name/run", s.runWorkflow)
+	api.Get("/runs", s.listRuns)
+	api.Get("/runs/:id", s.getRun)
+	api.Post("/runs/:id/replay", s.replayRun)
+	api.Get("/dead-letters", s.listDeadLetters)
+	api.Post("/dead-letters/replay", s.replayDeadLetters)
+	api.Get("/connections", s.listConnections)
+	api.Get("/connections/:name", s.getConnection)
+	api.Get("/events/:id", s.getEvent)
+	if s.o.Mount != nil {
+		s.o.Mount(app)
+	}
+	app.Use(func(c *fiber.Ctx) error {
+		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", c.Method(), c.Path()), nil)
+	})
+}
+
+// Serve listens on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.ready.Store(true)
+	return s.app.Listener(ln)
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// (each is either fully stored and answered, or not acknowledged at all).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return s.app.Shutdown()
+	}
+	return s.app.ShutdownWithTimeout(time.Until(deadline))
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if !s.ready.Load() {
+		return apiError(c, fiber.StatusServiceUnavailable, "not_ready", "starting or shutting down", nil)
+	}
+	return c.JSON(fiber.Map{"status": "ready", "logLag": s.o.Engine.Lag()})
+}
+
+// limitBody refuses a body over MaxBodyBytes with a JSON 413 before any
+// handler parses or stores it.
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	if int64(len(c.Request().Body())) > s.o.MaxBodyBytes {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
+
+// requireToken checks `Authorization: Bearer <token>` in constant time
+// against the stored hash (comparing digests keeps the length secret too).
+func (s *Server) requireToken(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="junction"`)
+		return apiError(c, fiber.StatusUnauthorized, "unauthorized", "missing bearer token: send Authorization: Bearer <admin token>", nil)
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if subtle.ConstantTimeCompare(sum[:], s.o.AdminTokenHash[:]) != 1 {
+		return apiError(c, fiber.StatusUnauthorized, "unauthorized", "invalid admin token", nil)
+	}
+	return c.Next()
+}
+
+// errorHandler renders errors fiber raises itself (body too large, timeouts)
+// in the API's JSON shape.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code := "error"
+		switch fe.Code {
+		case fiber.StatusRequestEntityTooLarge:
+			code = "body_too_large"
+			s.o.Metrics.rejected(hookConnection(c.Path()), code)
+			return apiError(c, fe.Code, code, fmt.Sprintf("request body is larger than the limit of %d bytes", s.o.MaxBodyBytes), nil)
+		case fiber.StatusNotFound:
+			code = "not_found"
+		case fiber.StatusMethodNotAllowed:
+			code = "method_not_allowed"
+		case fiber.StatusRequestTimeout:
+			code = "timeout"
+		}
+		return apiError(c, fe.Code, code, fe.Message, nil)
+	}
+	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	return apiError(c, fiber.StatusInternalServerError, "internal", err.Error(), nil)
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func apiError(c *fiber.Ctx, status int, code, msg string, details any) error {
+	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, Details: details}})
+}
+
+// hookConnection returns the connection name of a /hooks/{connection} path,
+// or "" (middleware runs before route parameters are parsed).
+func hookConnection(path string) string {
+	rest, ok := strings.CutPrefix(path, "/hooks/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}

@@ -1,0 +1,158 @@
+package goplugin
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/rpc"
+	"os"
+	"runtime/debug"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// connectorServer runs in the plugin process and serves the connector's
+// methods to the host.
+type connectorServer struct {
+	impl   pluginsdk.Connector
+	broker *plugin.MuxBroker
+	calls  *calls
+
+	mu   sync.Mutex
+	host *rpc.Client // host services of the latest Configure
+}
+
+func newConnectorServer(impl pluginsdk.Connector, b *plugin.MuxBroker) *connectorServer {
+	return &connectorServer{impl: impl, broker: b, calls: newCalls(context.Background())}
+}
+
+// guard recovers a panic of the connector into the reply's error and logs
+// the stack to stderr, which go-plugin forwards to the host's log.
+func guard(errp **pluginsdk.Error) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "[ERROR] connector panicked: %v\n%s", r, debug.Stack())
+		*errp = recovered(r)
+	}
+}
+
+// Cancel cancels a call whose host-side caller stopped waiting.
+func (s *connectorServer) Cancel(args *CancelArgs, reply *Ack) error {
+	s.calls.cancel(args.ID)
+	return nil
+}
+
+func (s *connectorServer) Spec(args *SpecArgs, reply *SpecReply) error {
+	defer guard(&reply.Err)
+	reply.Spec = s.impl.Spec()
+	return nil
+}
+
+func (s *connectorServer) Configure(args *ConfigureArgs, reply *Ack) error {
+	defer guard(&reply.Err)
+	ctx, done := s.calls.begin(args.Call)
+	defer done()
+
+	pc := &pluginsdk.Context{
+		Connection: args.Connection,
+		Config:     args.Config,
+		Auth:       args.Auth,
+		Secrets:    args.Secrets,
+		BaseURL:    args.BaseURL,
+	}
+	var host *rpc.Client
+	if args.HostID != 0 {
+		conn, err := s.broker.Dial(args.HostID)
+		if err != nil {
+			reply.Err = pluginsdk.Retryable("dial host services: %v", err)
+			return nil
+		}
+		host = rpc.NewClient(conn)
+		hc := &caller{rpc: host}
+		if args.HasHTTP {
+			pc.HTTP = &remoteHTTP{c: hc}
+		}
+		if args.HasKV {
+			pc.KV = &remoteKV{c: hc}
+		}
+		if args.HasLog {
+			pc.Log = newRemoteLogger(host, args.LogLevel)
+		}
+	}
+	// The previous Configure's host services are no longer reachable
+	// through the connector once it holds the new Context.
+	defer func() {
+		s.mu.Lock()
+		old := s.host
+		s.host = host
+		s.mu.Unlock()
+		if old != nil {
+			if err := old.Close(); err != nil {
+				log.Printf("[DEBUG] close previous host services: %v", err)
+			}
+		}
+	}()
+	reply.Err = pluginsdk.AsError(s.impl.Configure(ctx, pc))
+	return nil
+}
+
+func (s *connectorServer) Receive(args *ReceiveArgs, reply *ReceiveReply) error {
+	defer guard(&reply.Err)
+	r, ok := s.impl.(pluginsdk.Receiver)
+	if !ok {
+		reply.Err = notImplemented(s.impl, pluginsdk.RoleReceive)
+		return nil
+	}
+	ctx, done := s.calls.begin(args.Call)
+	defer done()
+	res, err := r.Receive(ctx, &args.Req)
+	reply.Result, reply.Err = res, pluginsdk.AsError(err)
+	return nil
+}
+
+func (s *connectorServer) Fetch(args *FetchArgs, reply *FetchReply) error {
+	defer guard(&reply.Err)
+	f, ok := s.impl.(pluginsdk.Fetcher)
+	if !ok {
+		reply.Err = notImplemented(s.impl, pluginsdk.RoleFetch)
+		return nil
+	}
+	ctx, done := s.calls.begin(args.Call)
+	defer done()
+	res, err := f.Fetch(ctx, &args.Req)
+	reply.Result, reply.Err = res, pluginsdk.AsError(err)
+	return nil
+}
+
+func (s *connectorServer) Metadata(args *MetadataArgs, reply *MetadataReply) error {
+	defer guard(&reply.Err)
+	m, ok := s.impl.(pluginsdk.MetadataProvider)
+	if !ok {
+		reply.Err = notImplemented(s.impl, pluginsdk.RoleMetadata)
+		return nil
+	}
+	ctx, done := s.calls.begin(args.Call)
+	defer done()
+	res, err := m.Metadata(ctx)
+	reply.Result, reply.Err = res, pluginsdk.AsError(err)
+	return nil
+}
+
+func (s *connectorServer) Perform(args *PerformArgs, reply *PerformReply) error {
+	defer guard(&reply.Err)
+	p, ok := s.impl.(pluginsdk.Performer)
+	if !ok {
+		reply.Err = notImplemented(s.impl, pluginsdk.RolePerform)
+		return nil
+	}
+	ctx, done := s.calls.begin(args.Call)
+	defer done()
+	res, err := p.Perform(ctx, &args.Req)
+	reply.Result, reply.Err = res, pluginsdk.AsError(err)
+	return nil
+}
+
+func notImplemented(c pluginsdk.Connector, role string) *pluginsdk.Error {
+	return &pluginsdk.Error{Code: "not_implemented", Message: fmt.Sprintf("connector %s does not implement %s", c.Spec().Name, role)}
+}

@@ -1,0 +1,13 @@
+// Package wasm is the guest side of Junction's Wasm connector ABI. A plugin
+// never imports it directly: pluginsdk/serve links it in when the plugin is
+// built with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared. It exports the
+// entry points the host calls (junction_abi, junction_buffer,
+// junction_handle), turns each request envelope into a call on the connector
+// registered with pluginsdk.Register, and gives that connector a
+// pluginsdk.Context whose HTTP, KV and Log are host functions.
+//
+// Everything here is compiled only for wasip1; on other targets the package
+// is empty. The envelope layout lives in pluginsdk/wasm/abi, the fast JSON
+// path reads in pluginsdk/wasm/fields, and the reasons for both in
+// pluginsdk/RATIONALE.md.
+package wasm

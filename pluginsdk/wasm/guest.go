@@ -1,0 +1,208 @@
+//go:build wasip1
+
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+	"unsafe"
+
+	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/wasm/abi"
+)
+
+// The guest is single-threaded and the host never enters it twice at once, so
+// this state needs no locking. It lives for the instance's lifetime.
+var g struct {
+	conn pluginsdk.Connector
+	// req is the buffer the host writes requests into (junction_buffer).
+	req []byte
+	// resp holds the last response until the next junction_handle call, which
+	// keeps it reachable for the host to copy.
+	resp abi.Encoder
+	// minLevel is the least log level the connection's logger records.
+	minLevel slog.Level
+}
+
+//go:wasmexport junction_abi
+func exportABI() int32 { return abi.Version }
+
+//go:wasmexport junction_buffer
+func exportBuffer(size int32) uint32 {
+	if int(size) > cap(g.req) {
+		g.req = make([]byte, max(int(size), 16<<10))
+	}
+	g.req = g.req[:cap(g.req)]
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(g.req))))
+}
+
+//go:wasmexport junction_handle
+func exportHandle(role int32, n int32) uint64 {
+	if cap(g.resp.B) > 4<<20 {
+		g.resp.B = nil // do not pin one huge response's memory forever
+	}
+	g.resp.Reset()
+	g.resp.U8(abi.StatusOK)
+	if err := dispatch(role, n); err != nil {
+		g.resp.Reset()
+		g.resp.U8(abi.StatusError)
+		abi.PutError(&g.resp, pluginsdk.AsError(err))
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(g.resp.B)))
+	return uint64(p)<<32 | uint64(len(g.resp.B))
+}
+
+func dispatch(role, n int32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A recovered panic fails only this call; the host also discards
+			// the instance, since the connector's state may be half-updated.
+			stack := debug.Stack()
+			if len(stack) > 4096 {
+				stack = stack[:4096]
+			}
+			guestLog(slog.LevelError, "connector panicked", "panic", fmt.Sprint(r), "stack", string(stack))
+			err = &pluginsdk.Error{Code: "panic", Message: fmt.Sprintf("connector panicked: %v", r)}
+		}
+	}()
+	if n < 8 || int(n) > len(g.req) {
+		return &pluginsdk.Error{Code: "abi", Message: fmt.Sprintf("malformed request of %d bytes", n)}
+	}
+	// One owned copy per call: decoded strings and byte slices alias it, so a
+	// connector may keep them without the next request overwriting them.
+	own := make([]byte, n)
+	copy(own, g.req[:n])
+	var d abi.Decoder
+	d.Reset(own)
+	ctx := context.Background()
+	if deadline := d.I64(); deadline != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, deadline))
+		defer cancel()
+	}
+	c, err := connector()
+	if err != nil {
+		return err
+	}
+	switch role {
+	case abi.RoleSpec:
+		return writeJSON(c.Spec())
+	case abi.RoleConfigure:
+		return configure(ctx, c, &d)
+	case abi.RoleReceive:
+		r, ok := c.(pluginsdk.Receiver)
+		if !ok {
+			return missing(c, "receive")
+		}
+		var req pluginsdk.HTTPRequest
+		if abi.GetHTTPRequest(&d, &req); d.Err() != nil {
+			return malformed(d.Err())
+		}
+		res, err := r.Receive(ctx, &req)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			res = &pluginsdk.ReceiveResult{}
+		}
+		abi.PutReceiveResult(&g.resp, res)
+	case abi.RoleFetch:
+		f, ok := c.(pluginsdk.Fetcher)
+		if !ok {
+			return missing(c, "fetch")
+		}
+		var req pluginsdk.FetchRequest
+		if abi.GetFetchRequest(&d, &req); d.Err() != nil {
+			return malformed(d.Err())
+		}
+		res, err := f.Fetch(ctx, &req)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			res = &pluginsdk.FetchResult{}
+		}
+		abi.PutFetchResult(&g.resp, res)
+	case abi.RoleMetadata:
+		m, ok := c.(pluginsdk.MetadataProvider)
+		if !ok {
+			return missing(c, "metadata")
+		}
+		res, err := m.Metadata(ctx)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			res = &pluginsdk.MetadataResult{}
+		}
+		return writeJSON(res)
+	case abi.RolePerform:
+		p, ok := c.(pluginsdk.Performer)
+		if !ok {
+			return missing(c, "perform")
+		}
+		var req pluginsdk.PerformRequest
+		if abi.GetPerformRequest(&d, &req); d.Err() != nil {
+			return malformed(d.Err())
+		}
+		res, err := p.Perform(ctx, &req)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			res = &pluginsdk.PerformResult{}
+		}
+		abi.PutPerformResult(&g.resp, res)
+	default:
+		return &pluginsdk.Error{Code: "abi", Message: fmt.Sprintf("unknown role %d", role)}
+	}
+	return nil
+}
+
+func connector() (pluginsdk.Connector, error) {
+	if g.conn == nil {
+		f := pluginsdk.Registered()
+		if f == nil {
+			return nil, &pluginsdk.Error{Code: "abi", Message: "no connector registered: call pluginsdk.Register from an init function"}
+		}
+		g.conn = f()
+	}
+	return g.conn, nil
+}
+
+// configure decodes [min log level int64][JSON pluginsdk.Context].
+func configure(ctx context.Context, c pluginsdk.Connector, d *abi.Decoder) error {
+	g.minLevel = slog.Level(d.I64())
+	if d.Err() != nil {
+		return malformed(d.Err())
+	}
+	pc := &pluginsdk.Context{}
+	if err := json.Unmarshal(d.Rest(), pc); err != nil {
+		return malformed(err)
+	}
+	pc.HTTP = hostHTTP{}
+	pc.KV = hostKV{}
+	pc.Log = slog.New(&logHandler{})
+	return c.Configure(ctx, pc)
+}
+
+func writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", v, err)
+	}
+	g.resp.B = append(g.resp.B, b...)
+	return nil
+}
+
+func missing(c pluginsdk.Connector, role string) error {
+	return pluginsdk.Errorf("connector %s does not implement %s", c.Spec().Name, role)
+}
+
+func malformed(err error) error {
+	return &pluginsdk.Error{Code: "abi", Message: "malformed request: " + err.Error()}
+}
