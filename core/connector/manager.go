@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector/host"
@@ -37,6 +38,22 @@ type Conn struct {
 	Connector pluginsdk.Connector
 	Spec      pluginsdk.Spec
 	closer    io.Closer
+	http      *host.HTTPClient
+}
+
+// DedupWindow is how long a duplicate delivery of this connection is
+// dropped: spec.dedup_window, or the connector config's dedup_window (where
+// CONTRACT.md's Segment example puts it), or the store's default.
+func (c *Conn) DedupWindow() time.Duration {
+	if c.Config.DedupWindow > 0 {
+		return c.Config.DedupWindow
+	}
+	if s, ok := c.Config.Config["dedup_window"].(string); ok {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			return d
+		}
+	}
+	return 0
 }
 
 // Name is the connection's name.
@@ -89,6 +106,10 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	log := o.Logger.With("connection", cc.Name)
+	client := host.NewHTTPClient(host.HTTPOptions{
+		AllowHosts: cc.Network.AllowHosts, AllowPrivate: cc.Network.AllowPrivate,
+		Logger: log, Connection: cc.Name,
+	})
 	pctx := &pluginsdk.Context{
 		Connection: cc.Name,
 		Config:     cfg,
@@ -98,12 +119,9 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 			TokenURL: cc.Auth.TokenURL, ClientID: cc.Auth.ClientID, ClientSecret: cc.Auth.ClientSecret, Scopes: cc.Auth.Scopes,
 		},
 		BaseURL: o.BaseURL,
-		HTTP: host.NewHTTPClient(host.HTTPOptions{
-			AllowHosts: cc.Network.AllowHosts, AllowPrivate: cc.Network.AllowPrivate,
-			Logger: log, Connection: cc.Name,
-		}),
-		KV:  host.NewKV(o.Store.KV(), cc.Name),
-		Log: log,
+		HTTP:    client,
+		KV:      host.NewKV(o.Store.KV(), cc.Name),
+		Log:     log,
 	}
 	if err := impl.Configure(ctx, pctx); err != nil {
 		if closer != nil {
@@ -111,7 +129,7 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 		}
 		return nil, fmt.Errorf("configure: %w", err)
 	}
-	return &Conn{Config: cc, Connector: impl, Spec: impl.Spec(), closer: closer}, nil
+	return &Conn{Config: cc, Connector: impl, Spec: impl.Spec(), closer: closer, http: client}, nil
 }
 
 // Get returns the named connection.
@@ -134,6 +152,7 @@ func (m *Manager) All() []*Conn {
 func (m *Manager) Close() error {
 	var errs []error
 	for _, c := range m.conns {
+		c.http.CloseIdleConnections()
 		if c.closer != nil {
 			if err := c.closer.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close connection %s: %w", c.Name(), err))

@@ -59,7 +59,7 @@ func (s *Server) hook(c *fiber.Ctx) error {
 		for i, ev := range res.Events {
 			reqs[i] = store.AppendRequest{
 				Connection: name, Type: ev.Type, DedupKey: ev.DedupKey,
-				DedupWindow: conn.Config.DedupWindow, OccurredAt: ev.Time, Payload: ev.Payload,
+				DedupWindow: conn.DedupWindow(), OccurredAt: ev.Time, Payload: ev.Payload,
 			}
 		}
 		results, err := s.o.Store.Log().Append(c.UserContext(), reqs)

@@ -70,11 +70,11 @@ func New(o Options) *Server {
 		// fasthttp reads up to a hard cap and limitBody answers 413 for
 		// anything over the configured limit; only past the cap is a
 		// connection dropped.
-		BodyLimit: int(max(4*o.MaxBodyBytes, 16<<20)),
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          s.errorHandler,
+		BodyLimit:    int(max(4*o.MaxBodyBytes, 16<<20)),
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorHandler: s.errorHandler,
 	})
 	s.routes()
 	return s

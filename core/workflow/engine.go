@@ -75,8 +75,7 @@ type Engine struct {
 }
 
 type compiled struct {
-	wf    *config.Workflow
-	conds map[string]*mapping.Value // task name -> compiled `if:`
+	wf *config.Workflow
 }
 
 // New builds an engine; Start begins dispatching.
@@ -113,17 +112,10 @@ func New(o Options) (*Engine, error) {
 		timers:    map[string]*time.Timer{},
 	}
 	for _, wf := range o.Workflows {
-		c := &compiled{wf: wf, conds: map[string]*mapping.Value{}}
+		c := &compiled{wf: wf}
 		for _, t := range wf.Tasks {
 			if _, err := o.Resolver.Resolve(t.Uses); err != nil {
 				return nil, fmt.Errorf("workflow %s: task %s: %w", wf.Name, t.Name, err)
-			}
-			if t.If != "" {
-				v, err := mapping.CompileValue(t.If)
-				if err != nil {
-					return nil, fmt.Errorf("workflow %s: task %s: if: %w", wf.Name, t.Name, err)
-				}
-				c.conds[t.Name] = v
 			}
 		}
 		e.byName[wf.Name] = c

@@ -130,7 +130,7 @@ func (e *Engine) execute(ctx context.Context, r *store.Run) {
 		if tr.Status == store.StatusCompleted || tr.Status == store.StatusSkipped {
 			continue
 		}
-		if cond := c.conds[t.Name]; cond != nil {
+		if cond := c.wf.Compiled.If[t.Name]; cond != nil {
 			v, err := cond.Render(data)
 			if err != nil {
 				e.failTask(ctx, r, tr, &pluginsdk.Error{Code: "render", Message: "if: " + err.Error()}, false)

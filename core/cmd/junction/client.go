@@ -92,5 +92,6 @@ func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, b
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	// IANA time zones for schedules, even on hosts without zoneinfo.
+	_ "time/tzdata"
+
 	// Builtin connectors and tasks register themselves.
 	_ "github.com/junctionhub/junction/builtin/webhook"
 )

@@ -324,9 +324,13 @@ func (c *Connector) Stats() PoolStats {
 }
 
 // Close waits for calls in flight (as long as ctx allows), then closes every
-// instance. Later calls fail.
+// instance. Later calls fail; closing again does nothing.
 func (c *Connector) Close(ctx context.Context) error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
 	c.closed = true
 	c.mu.Unlock()
 	var err error
