@@ -167,8 +167,30 @@ func TestSpineEndToEnd(t *testing.T) {
 		t.Errorf("test run with a non-numeric total: status %s error %q, want failed naming the field", test.Run.Status, test.Run.Error)
 	}
 
+	// Metrics count what happened, per connection and reason.
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mbuf bytes.Buffer
+	mbuf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`junction_events_accepted_total{connection="orders-in"} 3`,
+		`junction_events_rejected_total{connection="orders-in",reason="bad_request"} 1`,
+		`junction_events_rejected_total{connection="orders-in",reason="unauthorized"} 2`,
+		`junction_events_rejected_total{connection="orders-in",reason="body_too_large"} 1`,
+		`junction_runs{status="completed"} 2`,
+		`junction_log_lag_events 0`,
+		`junction_task_duration_seconds_count{status="completed",workflow="orders-to-sink"}`,
+	} {
+		if !strings.Contains(mbuf.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	// The admin API needs the token.
-	resp, err := http.Get(h.URL + "/api/v1/runs")
+	resp, err = http.Get(h.URL + "/api/v1/runs")
 	if err != nil {
 		t.Fatal(err)
 	}

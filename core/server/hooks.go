@@ -16,7 +16,9 @@ import (
 // is the connector's response sent. If the log write fails the caller gets a
 // 503 and retries; nothing was acknowledged.
 func (s *Server) hook(c *fiber.Ctx) error {
-	name := c.Params("connection")
+	// fiber's strings alias fasthttp's request buffer, which is reused after
+	// the handler returns; the name outlives it (metrics labels, logs).
+	name := strings.Clone(c.Params("connection"))
 	conn, ok := s.o.Connections.Get(name)
 	if !ok {
 		// Don't list the configured names: the caller may be anyone.

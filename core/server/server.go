@@ -210,5 +210,5 @@ func hookConnection(path string) string {
 		return ""
 	}
 	name, _, _ := strings.Cut(rest, "/")
-	return name
+	return strings.Clone(name)
 }
