@@ -110,7 +110,13 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		h.log.Warn("config", "warning", w.Error())
 	}
 
-	st, err := store.Open(ctx, filepath.Join(h.Settings.DataDir, "badger"), store.Options{Logger: o.Logger})
+	// The secrets key lives in the data dir itself (JUNCTION_SECRET_KEY wins),
+	// beside, not inside, the Badger files.
+	key, err := store.LoadSecretKey(h.Settings.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, filepath.Join(h.Settings.DataDir, "badger"), store.Options{Logger: o.Logger, SecretKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", h.Settings.DataDir, err)
 	}
