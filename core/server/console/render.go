@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io/fs"
 	"mime"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -220,7 +221,7 @@ func queryString(pairs ...string) string {
 	var parts []string
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if pairs[i+1] != "" {
-			parts = append(parts, urlEscape(pairs[i])+"="+urlEscape(pairs[i+1]))
+			parts = append(parts, url.QueryEscape(pairs[i])+"="+url.QueryEscape(pairs[i+1]))
 		}
 	}
 	if len(parts) == 0 {
