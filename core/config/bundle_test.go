@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -182,7 +181,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Settings{
 		Addr: ":8080", DataDir: "./data", Timezone: "UTC", MaxBodyBytes: 1 << 20, PluginDirs: []string{"plugins"},
-		Workers: 2 * runtime.GOMAXPROCS(0), Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
+		Workers: DefaultWorkers, Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
 	}
 	if !reflect.DeepEqual(b.Settings, want) {
 		t.Errorf("Settings = %+v, want %+v", b.Settings, want)

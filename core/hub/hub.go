@@ -21,6 +21,7 @@ import (
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/server"
+	"github.com/junctionhub/junction/core/server/console"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/core/workflow"
@@ -50,6 +51,7 @@ type Hub struct {
 	Engine   *workflow.Engine
 	Server   *server.Server
 	Plugins  *Plugins
+	Console  *console.Console
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
 	NewAdminToken string
@@ -155,9 +157,17 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	h.Console, err = console.New(console.Options{
+		Store: st, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
+		AdminTokenHash: hash, Logger: o.Logger, PublicURL: publicURL,
+	})
+	if err != nil {
+		return nil, err
+	}
 	h.Server = server.New(server.Options{
 		Store: st, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: hash,
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: publicURL, Metrics: metrics, Logger: o.Logger,
+		Mount: h.Console.Mount,
 	})
 	return h, nil
 }
@@ -195,6 +205,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	h.log.Info("shutting down")
+	// A console page waiting to capture the next event would hold up the
+	// HTTP drain; release it first.
+	h.Console.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := h.Server.Shutdown(sctx); err != nil {

@@ -6,8 +6,10 @@ import "time"
 // scheduler across days and DST changes without waiting.
 type Clock interface {
 	Now() time.Time
-	// NewTimer returns a timer that fires once, after d.
-	NewTimer(d time.Duration) Timer
+	// TimerAt returns a timer that fires once, when the clock reaches
+	// deadline (at once if it has). A deadline rather than a duration keeps
+	// a caller that read Now a moment ago from sleeping past its target.
+	TimerAt(deadline time.Time) Timer
 }
 
 // Timer is a stoppable one-shot timer.
@@ -23,8 +25,10 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// NewTimer wraps time.NewTimer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+// TimerAt wraps time.NewTimer.
+func (SystemClock) TimerAt(deadline time.Time) Timer {
+	return sysTimer{time.NewTimer(time.Until(deadline))}
+}
 
 type sysTimer struct{ t *time.Timer }
 

@@ -11,9 +11,9 @@ import (
 // day-of-week) or @ descriptor. config.checkCron only validates the syntax at
 // load time; Cron computes the times.
 type Cron struct {
-	expr                        string
-	minute, hour, dom, month    uint64 // bit i set: value i matches
-	dow                         uint64 // 0..6, Sunday is 0 (7 folded onto 0)
+	expr                         string
+	minute, hour, dom, month     uint64 // bit i set: value i matches
+	dow                          uint64 // 0..6, Sunday is 0 (7 folded onto 0)
 	domRestricted, dowRestricted bool
 }
 
@@ -186,11 +186,28 @@ func (c *Cron) dayMatches(day time.Time) bool {
 	return domOK && dowOK
 }
 
-// wallTime is time.Date with a defined choice for ambiguous wall times: the
-// first occurrence. For a time in a gap it keeps time.Date's resolution (the
-// instant the clock jumps past it).
+// wallTime is time.Date with defined choices where the wall clock is not a
+// one-to-one map: a wall time that occurs twice resolves to its first
+// occurrence, and one that does not exist (skipped by a spring forward)
+// resolves to the instant the clock jumps, the first that exists after it.
+// (time.Date would resolve 02:00 in New York's gap to 01:00 EST, before it.)
 func wallTime(y int, m time.Month, d, h, mi int, loc *time.Location) time.Time {
+	// Callers step days by adding to d; normalise the date first so that
+	// only a DST change can make the result's wall clock differ.
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
 	t := time.Date(y, m, d, h, mi, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d || t.Hour() != h || t.Minute() != mi {
+		want := time.Date(y, m, d, h, mi, 0, 0, time.UTC)
+		got := time.Date(ty, tm, td, t.Hour(), t.Minute(), 0, 0, time.UTC)
+		start, end := t.ZoneBounds()
+		if got.Before(want) && !end.IsZero() {
+			return end
+		}
+		if got.After(want) && !start.IsZero() {
+			return start
+		}
+		return t
+	}
 	// A fall-back repeats at most a few hours; step back while an earlier
 	// instant shows the same wall time.
 	for _, back := range []time.Duration{time.Hour, 30 * time.Minute, 2 * time.Hour} {

@@ -288,7 +288,7 @@ func typedError(t *testing.T, what string, err error) *pluginsdk.Error {
 		return nil
 	}
 	switch pe.Code {
-	case "panic", "trap", "exit":
+	case "panic", "trap", "exit", "memory", "timeout":
 		t.Errorf("%s: the connector crashed: %v", what, pe)
 	}
 	return pe

@@ -62,18 +62,26 @@ func GoPlugin(t testing.TB, dir string) func(t *testing.T) pluginsdk.Connector {
 	path := BuildGoPlugin(t, dir)
 	return func(t *testing.T) pluginsdk.Connector {
 		t.Helper()
-		w := &testWriter{t: t}
-		t.Cleanup(w.stop)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := goplugin.Start(ctx, goplugin.Options{
-			Path:   path,
-			Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		return c
+		return StartGoPlugin(t, path)
 	}
+}
+
+// StartGoPlugin starts the go-plugin executable at path (see BuildGoPlugin)
+// the way Junction does; the process is killed when t ends. Warnings and
+// errors of the host adapter (restarts, the plugin's stderr) go to t's log.
+func StartGoPlugin(t testing.TB, path string) *goplugin.Connector {
+	t.Helper()
+	w := &testWriter{t: t}
+	t.Cleanup(w.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := goplugin.Start(ctx, goplugin.Options{
+		Path:   path,
+		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

@@ -28,6 +28,7 @@ type Connector struct {
 	m       *Module
 	timeout time.Duration
 	sem     chan struct{} // one token per instance in use
+	done    chan struct{} // closed by Close
 
 	mu      sync.Mutex
 	idle    []*instance
@@ -58,7 +59,7 @@ func (m *Module) NewConnector(o PoolOptions) *Connector {
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = m.r.opts.CallTimeout
 	}
-	return &Connector{m: m, timeout: o.CallTimeout, sem: make(chan struct{}, o.Size)}
+	return &Connector{m: m, timeout: o.CallTimeout, sem: make(chan struct{}, o.Size), done: make(chan struct{})}
 }
 
 // Spec returns the module's Spec.
@@ -118,6 +119,8 @@ func (c *Connector) logger() *slog.Logger {
 func (c *Connector) acquire(ctx context.Context, role int32) (*instance, error) {
 	select {
 	case c.sem <- struct{}{}:
+	case <-c.done:
+		return nil, pluginsdk.Errorf("wasm connector %s: closed", c.m.label)
 	case <-ctx.Done():
 		return nil, c.ctxError(ctx, role, "waiting for a free instance")
 	}
@@ -332,6 +335,7 @@ func (c *Connector) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
+	close(c.done)
 	c.mu.Unlock()
 	var err error
 	for i := 0; i < cap(c.sem); i++ {

@@ -159,6 +159,11 @@ func (in *instance) failure(ctx context.Context, role int32, limit time.Duration
 	if ctx.Err() != nil { // the call was cut short from outside the guest
 		return &pluginsdk.Error{Code: "canceled", Retryable: true, Message: prefix + ctx.Err().Error() + ": instance discarded"}
 	}
+	if strings.Contains(in.stderr.fatalLine(), "out of memory") {
+		// The Go runtime could not grow memory past the limit and aborted.
+		return &pluginsdk.Error{Code: "memory",
+			Message: fmt.Sprintf("%sout of memory (limit %d MiB)%s: instance discarded", prefix, in.m.r.opts.MemoryLimitPages/16, in.stderr.tailNote())}
+	}
 	msg, _, _ := strings.Cut(err.Error(), "\n") // drop wazero's stack trace
 	return &pluginsdk.Error{Code: "trap",
 		Message: fmt.Sprintf("%strap: %s%s: instance discarded", prefix, msg, in.stderr.tailNote())}
@@ -186,20 +191,12 @@ type guestOutput struct {
 
 	mu      sync.Mutex
 	partial []byte
-	tail    []byte
+	fatal   string // the first "fatal error:" or "panic:" line
 }
-
-const tailSize = 1024
 
 func (w *guestOutput) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.keepTail {
-		w.tail = append(w.tail, p...)
-		if len(w.tail) > tailSize {
-			w.tail = append(w.tail[:0], w.tail[len(w.tail)-tailSize:]...)
-		}
-	}
 	w.partial = append(w.partial, p...)
 	for {
 		i := bytes.IndexByte(w.partial, '\n')
@@ -207,6 +204,9 @@ func (w *guestOutput) Write(p []byte) (int, error) {
 			break
 		}
 		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
+			if w.keepTail && w.fatal == "" && (strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:")) {
+				w.fatal = line
+			}
 			w.in.logger().Log(context.Background(), w.level, "guest "+w.stream, "line", line)
 		}
 		w.partial = w.partial[i+1:]
@@ -218,23 +218,20 @@ func (w *guestOutput) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// tailNote is ` (stderr: "…")` with the first line of the last fatal output,
-// or "".
+// tailNote is ` (stderr: "fatal error: …")` when the guest printed a fatal
+// error or an unrecovered panic, or "".
 func (w *guestOutput) tailNote() string {
+	if f := w.fatalLine(); f != "" {
+		return fmt.Sprintf(" (stderr: %q)", f)
+	}
+	return ""
+}
+
+func (w *guestOutput) fatalLine() string {
 	if w == nil {
 		return ""
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := string(w.tail)
-	if i := strings.LastIndex(t, "fatal error:"); i >= 0 {
-		t = t[i:]
-	} else if i := strings.LastIndex(t, "panic:"); i >= 0 {
-		t = t[i:]
-	}
-	t, _, _ = strings.Cut(strings.TrimSpace(t), "\n")
-	if t == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (stderr: %q)", t)
+	return w.fatal
 }

@@ -88,7 +88,7 @@ func TestLoopStoppedByDeadlineWhileOthersAreServed(t *testing.T) {
 }
 
 func TestCallsWaitForAFreeInstance(t *testing.T) {
-	c, _ := sandbox(t, wasm.PoolOptions{Size: 1, CallTimeout: 2 * time.Second})
+	c, _ := sandbox(t, wasm.PoolOptions{Size: 1, CallTimeout: 500 * time.Millisecond})
 	started := make(chan struct{})
 	go func() {
 		close(started)
@@ -116,7 +116,7 @@ func TestGuestFailuresFailOnlyTheirCall(t *testing.T) {
 	}{
 		{"trap", "trap", false, "out of bounds memory access"},
 		{"panic", "panic", false, "connector panicked: boom"},
-		{"grow", "exit", false, "out of memory"},
+		{"grow", "memory", false, "out of memory (limit 64 MiB)"},
 	}
 	c, _ := sandbox(t, wasm.PoolOptions{Size: 1})
 	for i, tt := range tests {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/store"
 )
 
 //go:embed templates/*.html
@@ -111,7 +113,47 @@ func (con *Console) funcs() template.FuncMap {
 		"join":     strings.Join,
 		"status":   statusLabel,
 		"query":    queryString,
+		"runError": runError,
+		"deadValue": func(b bool) string {
+			if b {
+				return "1"
+			}
+			return ""
+		},
+		"contactName": contactName,
+		"args":        args,
 	}
+}
+
+// runError is the error a run list shows: the run's own, else the first
+// failed task's.
+func runError(r *store.Run) string {
+	if r.Error != "" {
+		return r.Error
+	}
+	for _, t := range r.Tasks {
+		if t.Error != nil {
+			return t.Name + ": " + t.Error.Message
+		}
+	}
+	return ""
+}
+
+// args makes a map from key, value pairs, to pass several values to a
+// template.
+func args(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("args: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
 
 func (con *Console) fmtTime(t time.Time) string {
@@ -150,7 +192,15 @@ func fmtDuration(d time.Duration) string {
 	case d < time.Minute:
 		return fmt.Sprintf("%.2fs", d.Seconds())
 	}
-	return d.Round(time.Second).String()
+	// "1m0s" reads better as "1m", "2h0m0s" as "2h".
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // fmtCount writes a count with thousands separators.

@@ -1,0 +1,229 @@
+// Package directory registers the builtin tasks that write to the contact
+// directory (kind: Directory): directory.upsert_contact,
+// directory.add_transaction and directory.add_to_mailing_list. See
+// README.md for their `with:` keys.
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/junctionhub/junction/core/config"
+	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/task"
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// ServiceName is the task.Env.Services key of the shared directory service.
+const ServiceName = "directory"
+
+func init() {
+	task.Register(task.Def{
+		ID:          "directory.upsert_contact",
+		Description: "Create or update a contact (dedup by the directory's rules); embedded data, or a transaction with as: transaction",
+		New:         newTask(upsertContact),
+	})
+	task.Register(task.Def{
+		ID:          "directory.add_transaction",
+		Description: "Add a transaction to a contact, creating the contact when none matches",
+		New:         newTask(addTransaction),
+	})
+	task.Register(task.Def{
+		ID:          "directory.add_to_mailing_list",
+		Description: "Add a contact (created when none matches) to a mailing list, created on first use",
+		New:         newTask(addToMailingList),
+	})
+}
+
+// executor is one directory task with what it needs from the hub.
+type executor struct {
+	svc *coredir.Service
+	log store.Log      // to look up the triggering event's time; nil without a store
+	loc *time.Location // the organisation's time zone, for dates without one
+	run func(ctx context.Context, x *executor, c *task.Call) (coredir.Result, error)
+}
+
+func newTask(run func(context.Context, *executor, *task.Call) (coredir.Result, error)) func(*task.Env) (task.Executor, error) {
+	return func(env *task.Env) (task.Executor, error) {
+		svc, err := Service(env)
+		if err != nil {
+			return nil, err
+		}
+		loc := time.UTC
+		if s, ok := env.Resources["Settings"].(config.Settings); ok && s.Timezone != "" {
+			if loc, err = time.LoadLocation(s.Timezone); err != nil {
+				return nil, fmt.Errorf("organisation time zone %q: %w", s.Timezone, err)
+			}
+		}
+		x := &executor{svc: svc, loc: loc, run: run}
+		if env.Store != nil {
+			x.log = env.Store.Log()
+		}
+		return x, nil
+	}
+}
+
+// Service returns the hub's directory service: env.Services["directory"]
+// when the hub put one there, else one built from env.Store and the
+// configured directories, which it stores in env.Services so that every
+// directory task (and the survey builtin) shares it and its locks.
+func Service(env *task.Env) (*coredir.Service, error) {
+	if s, ok := env.Services[ServiceName].(*coredir.Service); ok {
+		return s, nil
+	}
+	if env.Store == nil {
+		return nil, errors.New("the directory tasks need a store")
+	}
+	dirs, _ := env.Resources[config.KindDirectory].([]*config.Directory)
+	s := coredir.New(env.Store, dirs)
+	if env.Services != nil {
+		env.Services[ServiceName] = s
+	}
+	return s, nil
+}
+
+// Execute implements task.Executor.
+func (x *executor) Execute(ctx context.Context, c *task.Call) (json.RawMessage, error) {
+	r, err := x.run(ctx, x, c)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return nil, pluginsdk.Errorf("encode result: %v", err)
+	}
+	return out, nil
+}
+
+// classify tells the engine whether to retry: bad input and unknown
+// directories fail the run at once, storage trouble is retried.
+func classify(err error) error {
+	var pe *pluginsdk.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case coredir.IsPermanent(err):
+		return pluginsdk.Errorf("%v", err)
+	}
+	return pluginsdk.Retryable("%v", err)
+}
+
+// target reads the keys every directory task has: directory and contact,
+// with require checked.
+func target(m map[string]any) (string, coredir.ContactInput, error) {
+	dir, err := required(m, "directory", "with.directory", " (the name of a kind: Directory, e.g. POOL_demo)")
+	if err != nil {
+		return "", coredir.ContactInput{}, err
+	}
+	in, err := contact(m)
+	if err != nil {
+		return "", in, err
+	}
+	return dir, in, checkRequire(m, in)
+}
+
+// eventTime is a transaction's default date: when the triggering event
+// happened, else when it arrived; zero (the directory's now) without one.
+// A call may carry only the event's ID; then the log has the times.
+func (x *executor) eventTime(ctx context.Context, c *task.Call) (time.Time, error) {
+	ev := c.Event
+	if ev == nil {
+		return time.Time{}, nil
+	}
+	if ev.OccurredAt.IsZero() && ev.ReceivedAt.IsZero() && ev.ID != "" && x.log != nil {
+		stored, err := x.log.Get(ctx, ev.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return time.Time{}, nil
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("read the time of event %s: %w", ev.ID, err)
+		}
+		ev = &stored
+	}
+	if !ev.OccurredAt.IsZero() {
+		return ev.OccurredAt, nil
+	}
+	return ev.ReceivedAt, nil
+}
+
+func upsertContact(ctx context.Context, x *executor, c *task.Call) (coredir.Result, error) {
+	m, err := object(c.Input, "directory", "contact", "embedded", "as", "date", "require")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	dir, in, err := target(m)
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	emb, err := scalars(m, "embedded")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	as, err := str(m, "as", "with.as")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	switch as {
+	case "", "embedded":
+		if _, ok := m["date"]; ok {
+			return coredir.Result{}, pluginsdk.Errorf("with.date: only used with as: transaction")
+		}
+		in.Embedded = emb
+		return x.svc.UpsertOnce(ctx, dir, in, c.IdempotencyKey)
+	case "transaction":
+		return x.transaction(ctx, c, m, dir, in, emb)
+	}
+	return coredir.Result{}, pluginsdk.Errorf("with.as: %q; want embedded (the default) or transaction", as)
+}
+
+func addTransaction(ctx context.Context, x *executor, c *task.Call) (coredir.Result, error) {
+	m, err := object(c.Input, "directory", "contact", "data", "date", "require")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	dir, in, err := target(m)
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	if _, ok := m["data"]; !ok {
+		return coredir.Result{}, pluginsdk.Errorf("with.data: required; want an object of string, number or boolean values")
+	}
+	data, err := scalars(m, "data")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	return x.transaction(ctx, c, m, dir, in, data)
+}
+
+func (x *executor) transaction(ctx context.Context, c *task.Call, m map[string]any, dir string, in coredir.ContactInput, data map[string]any) (coredir.Result, error) {
+	when, err := date(m, x.loc)
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	if when.IsZero() {
+		if when, err = x.eventTime(ctx, c); err != nil {
+			return coredir.Result{}, err
+		}
+	}
+	return x.svc.AddTransaction(ctx, dir, in, coredir.TxInput{Date: when, Data: data}, c.IdempotencyKey)
+}
+
+func addToMailingList(ctx context.Context, x *executor, c *task.Call) (coredir.Result, error) {
+	m, err := object(c.Input, "directory", "list", "contact", "require")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	dir, in, err := target(m)
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	list, err := required(m, "list", "with.list", " (the mailing list's name)")
+	if err != nil {
+		return coredir.Result{}, err
+	}
+	return x.svc.AddToList(ctx, dir, list, in)
+}

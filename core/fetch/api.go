@@ -1,0 +1,214 @@
+package fetch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// API holds what the connection-operation routes need.
+type API struct {
+	Runner *Runner
+	Store  store.Store
+	// Reconfigure, when set, applies new credentials to a running
+	// connection at once (the connection manager re-configures its
+	// connector); when nil they apply at the next start (ReconnectAuth).
+	Reconfigure func(ctx context.Context, connection string, auth pluginsdk.Auth) error
+	Logger      *slog.Logger
+}
+
+// Routes adds the connection operations under r (mounted at /api/v1, behind
+// the admin token):
+//
+//	POST /connections/:name/fetch          start a fetch job (body or query: metadataOnly, entities)
+//	GET  /connections/:name/jobs           the connection's jobs, newest first (?limit=)
+//	GET  /connections/:name/jobs/:id       one job (live while it runs)
+//	GET  /connections/:name/metadata       the entities and fields last fetched
+//	POST /connections/:name/reconnect      replace credentials (body: auth JSON)
+//	GET  /connections/:name/key            the rotated webhook API key
+//	POST /connections/:name/key/rotate     make a new webhook API key, returned once
+func Routes(r fiber.Router, a *API) {
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	r.Post("/connections/:name/fetch", a.startFetch)
+	r.Get("/connections/:name/jobs", a.listJobs)
+	r.Get("/connections/:name/jobs/:id", a.getJob)
+	r.Get("/connections/:name/metadata", a.getMetadata)
+	r.Post("/connections/:name/reconnect", a.reconnect)
+	r.Get("/connections/:name/key", a.showKey)
+	r.Post("/connections/:name/key/rotate", a.rotateKey)
+}
+
+func apiError(c *fiber.Ctx, status int, code, msg string, details any) error {
+	type detail struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Details any    `json:"details,omitempty"`
+	}
+	return c.Status(status).JSON(struct {
+		Error detail `json:"error"`
+	}{detail{code, msg, details}})
+}
+
+// name returns the :name parameter, copied: fiber's strings point into a
+// buffer reused after the request, and a job keeps the name.
+func name(c *fiber.Ctx) string { return strings.Clone(c.Params("name")) }
+
+func (a *API) known(c *fiber.Ctx) (string, error) {
+	n := name(c)
+	if _, err := a.Runner.lookup(n); err != nil {
+		return n, apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q is not configured", n), nil)
+	}
+	return n, nil
+}
+
+type fetchBody struct {
+	MetadataOnly bool     `json:"metadataOnly"`
+	Entities     []string `json:"entities"`
+}
+
+func (a *API) startFetch(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	var body fetchBody
+	if len(c.Body()) > 0 {
+		if err := json.Unmarshal(c.Body(), &body); err != nil {
+			return apiError(c, fiber.StatusBadRequest, "invalid_json", "body: want {\"metadataOnly\": bool, \"entities\": [string]}: "+err.Error(), nil)
+		}
+	}
+	if c.QueryBool("metadataOnly") {
+		body.MetadataOnly = true
+	}
+	if e := c.Query("entity"); e != "" {
+		body.Entities = append(body.Entities, strings.Clone(e))
+	}
+	job, err := a.Runner.Start(c.UserContext(), n, RunOptions{Entities: body.Entities, MetadataOnly: body.MetadataOnly, Trigger: TriggerManual})
+	var busy *ErrBusy
+	switch {
+	case errors.As(err, &busy):
+		return apiError(c, fiber.StatusConflict, "fetch_running", busy.Error(), fiber.Map{"job": busy.Job})
+	case errors.Is(err, ErrNotFetchable):
+		return apiError(c, fiber.StatusBadRequest, "not_fetchable", err.Error(), nil)
+	case err != nil:
+		return fmt.Errorf("start fetch of %s: %w", n, err)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"job": job})
+}
+
+func (a *API) listJobs(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	limit := c.QueryInt("limit", 20)
+	if limit < 1 || limit > keepJobs {
+		return apiError(c, fiber.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be between 1 and %d", keepJobs), nil)
+	}
+	jobs, err := a.Runner.Jobs(c.UserContext(), n, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"jobs": jobs})
+}
+
+func (a *API) getJob(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	job, err := a.Runner.Job(c.UserContext(), n, c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %s has no fetch job %q", n, c.Params("id")), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"job": job})
+}
+
+func (a *API) getMetadata(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	md, err := a.Runner.StoredMetadata(c.UserContext(), n)
+	if errors.Is(err, store.ErrNotFound) {
+		return apiError(c, fiber.StatusNotFound, "no_metadata", fmt.Sprintf("no metadata fetched for %s yet: run `junction connection fetch %s --metadata-only`", n, n), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"metadata": md})
+}
+
+func (a *API) reconnect(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	var auth pluginsdk.Auth
+	dec := json.NewDecoder(strings.NewReader(string(c.Body())))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&auth); err != nil {
+		return apiError(c, fiber.StatusBadRequest, "invalid_auth", "body: want an auth object {type, secret | username, password | tokenURL, clientID, clientSecret, scopes}: "+err.Error(), nil)
+	}
+	if err := ValidateAuth(auth); err != nil {
+		return apiError(c, fiber.StatusBadRequest, "invalid_auth", err.Error(), nil)
+	}
+	if err := SaveReconnectAuth(c.UserContext(), a.Store.Secrets(), n, auth); err != nil {
+		return err
+	}
+	applied := false
+	if a.Reconfigure != nil {
+		if err := a.Reconfigure(c.UserContext(), n, auth); err != nil {
+			// The credentials are stored; saying so lets the operator fix
+			// the cause and reconnect again.
+			return apiError(c, fiber.StatusBadGateway, "reconfigure_failed", fmt.Sprintf("credentials of %s stored, but the connector rejected them: %v", n, err), nil)
+		}
+		applied = true
+	}
+	a.Logger.Info("connection credentials replaced", "connection", n, "auth_type", auth.Type, "applied", applied)
+	return c.JSON(fiber.Map{"connection": n, "authType": auth.Type, "applied": applied})
+}
+
+func (a *API) showKey(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	key, ok, err := WebhookKey(c.UserContext(), a.Store.Secrets(), n)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return c.JSON(fiber.Map{"connection": n, "key": key, "source": "rotated"})
+	}
+	if conn, _ := a.Runner.lookup(n); conn != nil && conn.Config.Auth.Type == string(pluginsdk.AuthAPIKey) && conn.Config.Auth.Secret != "" {
+		return c.JSON(fiber.Map{"connection": n, "key": conn.Config.Auth.Secret, "source": "config"})
+	}
+	return apiError(c, fiber.StatusNotFound, "no_key", fmt.Sprintf("connection %s has no API key: rotate one with POST /api/v1/connections/%s/key/rotate", n, n), nil)
+}
+
+func (a *API) rotateKey(c *fiber.Ctx) error {
+	n, err := a.known(c)
+	if err != nil {
+		return err
+	}
+	key, err := RotateWebhookKey(c.UserContext(), a.Store.Secrets(), n)
+	if err != nil {
+		return err
+	}
+	a.Logger.Info("webhook key rotated", "connection", n)
+	return c.JSON(fiber.Map{"connection": n, "key": key, "source": "rotated"})
+}
