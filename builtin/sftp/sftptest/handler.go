@@ -1,7 +1,6 @@
 package sftptest
 
 import (
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -166,8 +165,3 @@ func (i virtualInfo) ModTime() time.Time { return i.v.ModTime }
 func (i virtualInfo) IsDir() bool        { return false }
 func (i virtualInfo) Sys() any           { return nil }
 
-// errInjected is what a hook may return to fail a request on purpose.
-var errInjected = errors.New("injected failure")
-
-// ErrInjected returns the error a hook can return to fail a request.
-func ErrInjected() error { return errInjected }

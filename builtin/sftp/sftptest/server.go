@@ -39,6 +39,7 @@ type Server struct {
 	virtual  map[string]*Virtual
 	hook     func(method, path string) error
 	requests map[string]int // by method
+	accepted int
 	closed   bool
 }
 
@@ -138,6 +139,13 @@ func (s *Server) Requests(method string) int {
 	return s.requests[method]
 }
 
+// Accepted is the number of connections accepted so far.
+func (s *Server) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
 // DropConnections closes every client connection, as a network failure
 // would, and returns how many it closed.
 func (s *Server) DropConnections() int {
@@ -177,6 +185,7 @@ func (s *Server) accept() {
 			return
 		}
 		s.conns[nc] = true
+		s.accepted++
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go s.serve(nc)
