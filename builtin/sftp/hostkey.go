@@ -20,7 +20,7 @@ import (
 
 // knownHost is one known_hosts entry.
 type knownHost struct {
-	marker   string // "", "@revoked" or "@cert-authority"
+	marker   string // "", "revoked" or "cert-authority"
 	patterns []string
 	key      ssh.PublicKey
 }
@@ -146,7 +146,7 @@ func (s settings) hostKeyCheck() (ssh.HostKeyCallback, []string, error) {
 	}
 	cb := func(_ string, _ net.Addr, key ssh.PublicKey) error {
 		for _, e := range entries {
-			if e.marker == "@revoked" && bytes.Equal(e.key.Marshal(), key.Marshal()) {
+			if e.marker == "revoked" && bytes.Equal(e.key.Marshal(), key.Marshal()) {
 				return pluginsdk.Errorf("sftp host %s: host key %s is marked @revoked in %s", s.addr, ssh.FingerprintSHA256(key), source)
 			}
 		}

@@ -18,8 +18,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/server"
 	"github.com/junctionhub/junction/core/server/console"
 	"github.com/junctionhub/junction/core/store"
@@ -137,7 +141,11 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &task.Env{Store: st, Logger: o.Logger, Services: map[string]any{}, Resources: map[string]any{
+	dirs := directory.New(st, h.Bundle.Directories)
+	env := &task.Env{Store: st, Logger: o.Logger, Services: map[string]any{
+		"directory":   dirs,
+		"connections": h.Conns,
+	}, Resources: map[string]any{
 		"Directory": h.Bundle.Directories, "Survey": h.Bundle.Surveys, "Settings": h.Settings,
 	}}
 	resolver, err := connector.NewResolver(h.Conns, env)
@@ -160,6 +168,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	h.Console, err = console.New(console.Options{
 		Store: st, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
 		AdminTokenHash: hash, Logger: o.Logger, PublicURL: publicURL,
+		Directory: directoryapi.Console(dirs),
 	})
 	if err != nil {
 		return nil, err
@@ -167,7 +176,8 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	h.Server = server.New(server.Options{
 		Store: st, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: hash,
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: publicURL, Metrics: metrics, Logger: o.Logger,
-		Mount: h.Console.Mount,
+		Mount:     h.Console.Mount,
+		APIRoutes: []func(fiber.Router){func(api fiber.Router) { directoryapi.Routes(api, dirs) }},
 	})
 	return h, nil
 }

@@ -38,6 +38,9 @@ type Options struct {
 	PublicURL string
 	Metrics   *Metrics
 	Logger    *slog.Logger
+	// APIRoutes add routes to the authenticated /api/v1 group (directory,
+	// stats, connection operations).
+	APIRoutes []func(api fiber.Router)
 	// Mount, when set, adds more routes (the console) after the API's.
 	Mount func(app *fiber.App)
 }
@@ -107,6 +110,9 @@ func (s *Server) routes() {
 	api.Get("/connections", s.listConnections)
 	api.Get("/connections/:name", s.getConnection)
 	api.Get("/events/:id", s.getEvent)
+	for _, add := range s.o.APIRoutes {
+		add(api)
+	}
 	if s.o.Mount != nil {
 		s.o.Mount(app)
 	}

@@ -120,7 +120,13 @@ func (e *Engine) execute(ctx context.Context, r *store.Run) {
 	}
 	var ev *event.Event
 	if r.EventID != "" {
-		ev = &event.Event{ID: r.EventID, Connection: r.Connection, Payload: r.Input}
+		// Tasks date things by the event (a transaction's default date), so
+		// they get the logged event, times included.
+		if logged, err := e.opts.Store.Log().Get(ctx, r.EventID); err == nil {
+			ev = &logged
+		} else {
+			ev = &event.Event{ID: r.EventID, Connection: r.Connection, Payload: r.Input}
+		}
 	}
 	data := templateData(r, doc)
 	tasksOut := data["tasks"].(map[string]any)

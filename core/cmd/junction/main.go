@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata"
 
 	// Builtin connectors and tasks register themselves.
+	_ "github.com/junctionhub/junction/builtin/directory"
 	_ "github.com/junctionhub/junction/builtin/webhook"
 )
 
@@ -59,6 +60,7 @@ func newRootCmd() *cobra.Command {
 		newMappingCmd(),
 		newConnectionCmd(),
 		newReplayCmd(),
+		newContactsCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,9 @@ func (m *Module) instantiate(ctx context.Context, owner *Connector) (*instance, 
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
+	if g := os.Getenv("EXP_GOGC"); g != "" {
+		cfg = cfg.WithEnv("GOGC", g)
+	}
 	mod, err := m.r.rt.InstantiateModule(callCtx{ctx, in}, m.cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w%s", err, in.stderr.tailNote())

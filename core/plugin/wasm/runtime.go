@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -74,7 +75,7 @@ func NewRuntime(ctx context.Context, o RuntimeOptions) (*Runtime, error) {
 		o.Logger = slog.Default()
 	}
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(os.Getenv("EXP_NOTERM") == "").
 		WithMemoryLimitPages(o.MemoryLimitPages)
 	r := &Runtime{opts: o, log: o.Logger}
 	if o.CacheDir != "" {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -69,7 +70,7 @@ func (h *Harness) cursorKey(entity string) string { return "cursor/" + h.Conn + 
 func (h *Harness) Cursor(entity string) []byte {
 	h.t.Helper()
 	b, err := h.Store.KV().Get(context.Background(), h.cursorKey(entity))
-	if err != nil && err != store.ErrNotFound {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.t.Fatalf("read cursor: %v", err)
 	}
 	return b

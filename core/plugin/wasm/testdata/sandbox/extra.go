@@ -64,3 +64,30 @@ func benchEnvelope(kind, iters int32) int32 {
 }
 
 func le32(b []byte) int { return int(b[0]) | int(b[1])<<8 | int(b[2])<<16 | int(b[3])<<24 }
+
+//go:noinline
+func add(a, b int) int { return a + b }
+
+// bench_calls makes n non-inlined calls (each a loop header in Go's Wasm
+// code, so a termination check under WithCloseOnContextDone).
+//
+//go:wasmexport bench_calls
+func benchCalls(n int32) int32 {
+	s := 0
+	for i := 0; i < int(n); i++ {
+		s = add(s, i)
+	}
+	return int32(s & 0x7fffffff)
+}
+
+var keep [][]byte
+
+// bench_alloc makes n small heap allocations.
+//
+//go:wasmexport bench_alloc
+func benchAlloc(n int32) int32 {
+	for i := 0; i < int(n); i++ {
+		keep = append(keep[:0], make([]byte, 64))
+	}
+	return int32(len(keep))
+}

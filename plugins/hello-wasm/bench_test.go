@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/plugintest"
+)
+
+// BenchmarkMapping is the realistic per-event cost of a mapping connector:
+// receive one ~1 KB Segment track event, filter on its type, read six fields
+// and emit a new event — the same source run natively and as Wasm (warm
+// pool). Compare ns/event between the sub-benchmarks.
+func BenchmarkMapping(b *testing.B) {
+	track := trackEvent(b)
+	req := post(track)
+	req.Header["User-Agent"] = []string{"Segment.io/1.0"}
+	req.Header["X-Forwarded-For"] = []string{"203.0.113.7"}
+	req.Header["Accept-Encoding"] = []string{"gzip"}
+	req.RemoteAddr = "203.0.113.7:55123"
+	run := func(b *testing.B, c pluginsdk.Connector) {
+		h := plugintest.NewHost(b)
+		if err := c.Configure(context.Background(), h.Context(json.RawMessage(testConfig), pluginsdk.Auth{})); err != nil {
+			b.Fatal(err)
+		}
+		r := c.(pluginsdk.Receiver)
+		ctx := context.Background()
+		b.SetBytes(int64(len(track)))
+		for b.Loop() {
+			res, err := r.Receive(ctx, &req)
+			if err != nil || len(res.Events) != 1 {
+				b.Fatalf("receive: %v %v", res, err)
+			}
+		}
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		b.ReportMetric(ns, "ns/event")
+		b.ReportMetric(1e9/ns, "events/s")
+	}
+	b.Run("native", func(b *testing.B) { run(b, &Hello{}) })
+	b.Run("wasm", func(b *testing.B) {
+		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: 1})
+		defer c.Close(context.Background())
+		run(b, c)
+	})
+}
