@@ -198,6 +198,21 @@ func TestSpineEndToEnd(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("runs without token: %d, want 401", resp.StatusCode)
 	}
+
+	// Rotating the connection's key takes effect at once: the old key is
+	// refused, the new one accepted.
+	var rotated struct {
+		Key string `json:"key"`
+	}
+	if code := h.api("POST", "/connections/orders-in/key/rotate", nil, &rotated); code != 200 || rotated.Key == "" {
+		t.Fatalf("rotate key: HTTP %d %+v", code, rotated)
+	}
+	if code, body := postEvent(t, h.URL, "k-orders", []byte(`{"kind":"order","id":"K-1","total":1}`)); code != 401 {
+		t.Errorf("old key after rotation: %d %s, want 401", code, body)
+	}
+	if code, body := postEvent(t, h.URL, rotated.Key, []byte(`{"kind":"order","id":"K-2","total":1}`)); code != 202 {
+		t.Errorf("new key after rotation: %d %s, want 202", code, body)
+	}
 }
 
 func TestValidateReportsPositions(t *testing.T) {

@@ -125,7 +125,10 @@ func TestConfigureErrors(t *testing.T) {
 			[]string{"set known_hosts or host_key_fingerprint, not both"}},
 		{"bad fingerprint", func(m map[string]any) { m["host_key_fingerprint"] = "MD5:aa:bb" }, basicAuth,
 			[]string{"config.host_key_fingerprint"}},
-		{"bad inline known_hosts", func(m map[string]any) { delete(m, "host_key_fingerprint"); m["known_hosts"] = "host ssh-ed25519 notbase64" }, basicAuth,
+		{"bad inline known_hosts", func(m map[string]any) {
+			delete(m, "host_key_fingerprint")
+			m["known_hosts"] = "host ssh-ed25519 notbase64"
+		}, basicAuth,
 			[]string{"config.known_hosts"}},
 		{"no credentials", nil, pluginsdk.Auth{}, []string{"config.username", "no credentials"}},
 		{"encrypted key without passphrase", func(m map[string]any) { m["username"] = "u"; m["private_key"] = encKey }, pluginsdk.Auth{},
@@ -138,7 +141,6 @@ func TestConfigureErrors(t *testing.T) {
 		{"bad durations", func(m map[string]any) { m["timeout"] = "soon"; m["min_age"] = -5 }, basicAuth,
 			[]string{"config.timeout", "config.min_age"}},
 		{"unknown key", func(m map[string]any) { m["hostname"] = "x" }, basicAuth, []string{`unknown field "hostname"`}},
-		{"no entities", func(m map[string]any) { m["entities"] = []any{} }, basicAuth, []string{"config.entities"}},
 		{"bad entities", func(m map[string]any) {
 			m["entities"] = []any{
 				map[string]any{"name": "Profiles", "path": "inbound", "format": "xml", "glob": "a/*.csv"},

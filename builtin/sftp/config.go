@@ -33,7 +33,7 @@ const (
 //	host_key_fingerprint: the host key's SHA256 fingerprint, "SHA256:..." (ssh-keygen -lf)
 //	timeout:              connect and handshake timeout (30s)
 //	min_age:              import only files not modified for this long (30s)
-//	entities:             what to import, see EntityConfig
+//	entities:             what to import, see EntityConfig (none: export only)
 //
 // One of known_hosts and host_key_fingerprint is required: the host key is
 // always verified. The password comes from `auth: {type: basic, username,
@@ -155,9 +155,6 @@ func parseConfig(pc *pluginsdk.Context) (settings, error) {
 		}
 	}
 
-	if len(cfg.Entities) == 0 {
-		problems = append(problems, "config.entities: list at least one entity to import (name, path)")
-	}
 	seen := map[string]bool{}
 	for i, ec := range cfg.Entities {
 		e := entity{Entity: ec.Check(i, seen, &problems)}
@@ -208,10 +205,12 @@ func normalizeFingerprint(s string) (string, error) {
 	return "SHA256:" + b64, nil
 }
 
-func spec(entities []entity) pluginsdk.Spec {
+// spec is the Spec; an unconfigured connector (configured false) lists a
+// placeholder entity, since its entities come from the config.
+func spec(entities []entity, configured bool) pluginsdk.Spec {
 	ents := []pluginsdk.Entity{{Name: "records", DisplayName: "Records of the files of each configured entity (config.entities)"}}
-	if len(entities) > 0 {
-		ents = ents[:0]
+	if configured {
+		ents = nil
 		for _, e := range entities {
 			ents = append(ents, pluginsdk.Entity{Name: e.Name,
 				DisplayName: fmt.Sprintf("%s files in %s", strings.ToUpper(string(e.Read.Format)), e.cfg.Path)})
@@ -234,7 +233,7 @@ func spec(entities []entity) pluginsdk.Spec {
 			{Name: "host_key_fingerprint", Type: pluginsdk.TypeString, Description: "The host key's SHA256 fingerprint, SHA256:... (this or known_hosts is required)."},
 			{Name: "timeout", Type: pluginsdk.TypeDuration, Default: DefaultTimeout.String(), Description: "Connect and handshake timeout."},
 			{Name: "min_age", Type: pluginsdk.TypeDuration, Default: DefaultMinAge.String(), Description: "Import only files not modified for this long (a file being uploaded is left alone)."},
-			{Name: "entities", Type: pluginsdk.TypeList, Required: true, Description: "Entities to import: [{name, path, glob, format, delimiter, archive_dir}]."},
+			{Name: "entities", Type: pluginsdk.TypeList, Description: "Entities to import: [{name, path, glob, format, delimiter, archive_dir}] (none for an export-only connection)."},
 		},
 		Roles:    []string{pluginsdk.RoleFetch, pluginsdk.RoleMetadata, pluginsdk.RolePerform},
 		Entities: ents,

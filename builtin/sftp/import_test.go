@@ -243,6 +243,29 @@ func TestNoDuplicatesWhenCrashAfterArchive(t *testing.T) {
 	}
 }
 
+// TestArchiveNameTaken: a file of the same name is already archived; the
+// new one is archived under its name plus its modification time.
+func TestArchiveNameTaken(t *testing.T) {
+	srv := startServer(t)
+	cfg := baseConfig(srv, entityEdit(func(e map[string]any) { e["archive_dir"] = "/archive" }))
+	mtime := time.Unix(1_700_000_000, 0)
+	writeFile(t, srv, "/inbound/a.csv", "id\n1\n", mtime)
+	if err := os.Mkdir(srv.Local("/archive"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, srv, "/archive/a.csv", "id\n0\n", time.Time{})
+	h := fetchtest.Open(t)
+	if _, _, err := h.Run(context.Background(), connect(t, cfg, basicAuth), "profiles", 100, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := readServerFile(t, "/archive/a.csv.1700000000", srv.Local); got != "id\n1\n" {
+		t.Errorf("archived copy %q", got)
+	}
+	if got := readServerFile(t, "/archive/a.csv", srv.Local); got != "id\n0\n" {
+		t.Errorf("older archived file now %q", got)
+	}
+}
+
 // TestReconnect: the server drops every connection mid-import. The same
 // connector must dial again and finish, with every line once.
 func TestReconnect(t *testing.T) {

@@ -65,7 +65,7 @@ func New() pluginsdk.Connector { return &Connector{now: time.Now} }
 
 // Spec describes the connector; once configured, its entities are the
 // configured ones.
-func (c *Connector) Spec() pluginsdk.Spec { return spec(c.set.entities) }
+func (c *Connector) Spec() pluginsdk.Spec { return spec(c.set.entities, c.imp != nil) }
 
 // Configure checks the connection's config and auth. It does no I/O (a
 // known_hosts file is read when connecting).
@@ -74,6 +74,10 @@ func (c *Connector) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	if err != nil {
 		return pluginsdk.Errorf("connection %s: %v", pc.Connection, err)
 	}
+	_ = c.Close() // a second Configure starts afresh
+	c.mu.Lock()
+	c.closed = false
+	c.mu.Unlock()
 	c.conn = pc.Connection
 	c.set = set
 	c.log = pc.Log
@@ -113,6 +117,9 @@ func (c *Connector) entity(name string) (*entity, error) {
 		if c.set.entities[i].Name == name {
 			return &c.set.entities[i], nil
 		}
+	}
+	if len(c.set.entities) == 0 {
+		return nil, pluginsdk.Errorf("%s: no entities configured (config.entities): this connection only exports", c.where())
 	}
 	names := make([]string, len(c.set.entities))
 	for i, e := range c.set.entities {

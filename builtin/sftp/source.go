@@ -41,7 +41,7 @@ func (s *source) Next(ctx context.Context, cur *fileimport.Cursor) (*fileimport.
 		return err
 	})
 	if err != nil {
-		return nil, s.c.describe(err, "list %s", s.e.cfg.Path)
+		return nil, s.c.describe(err, "directory %s", s.e.cfg.Path)
 	}
 	cutoff := s.c.now().Add(-s.c.set.minAge)
 	present := map[fileimport.FileID]bool{}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
@@ -67,12 +68,21 @@ type ManagerOptions struct {
 	Logger      *slog.Logger
 	// BaseURL is the hub's public URL, given to connectors for links.
 	BaseURL string
+	// AuthOverride, when set, may replace a connection's YAML auth with
+	// credentials stored since (reconnect, a rotated webhook key).
+	AuthOverride func(ctx context.Context, c *config.Connection, spec pluginsdk.Spec, yaml pluginsdk.Auth) (pluginsdk.Auth, error)
 }
 
 // Manager holds every configured connection.
 type Manager struct {
-	conns map[string]*Conn
+	o     ManagerOptions
 	log   *slog.Logger
+	mu    sync.RWMutex
+	conns map[string]*Conn
+	// retired connectors wait out calls still in flight before closing.
+	retired   sync.WaitGroup
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // NewManager opens and configures every connection. It fails on the first
@@ -84,7 +94,7 @@ func NewManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 	if o.Open == nil {
 		o.Open = OpenBuiltin
 	}
-	m := &Manager{conns: map[string]*Conn{}, log: o.Logger}
+	m := &Manager{o: o, conns: map[string]*Conn{}, log: o.Logger, closing: make(chan struct{})}
 	for _, cc := range o.Connections {
 		c, err := m.open(ctx, o, cc)
 		if err != nil {
@@ -123,6 +133,16 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 		KV:      host.NewKV(o.Store.KV(), cc.Name),
 		Log:     log,
 	}
+	if o.AuthOverride != nil {
+		a, err := o.AuthOverride(ctx, cc, impl.Spec(), pctx.Auth)
+		if err != nil {
+			if closer != nil {
+				closer.Close()
+			}
+			return nil, fmt.Errorf("stored credentials: %w", err)
+		}
+		pctx.Auth = a
+	}
 	if err := impl.Configure(ctx, pctx); err != nil {
 		if closer != nil {
 			closer.Close()
@@ -134,12 +154,53 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 
 // Get returns the named connection.
 func (m *Manager) Get(name string) (*Conn, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	c, ok := m.conns[name]
 	return c, ok
 }
 
+// retireGrace is how long a replaced connector keeps serving the calls that
+// had already taken it before it is closed.
+const retireGrace = 2 * time.Minute
+
+// Reconfigure opens the connection again (its auth passes through
+// AuthOverride, which now finds the new credentials) and swaps it in. Calls
+// already running finish on the old connector, which is closed after a
+// grace period; configuring a connector that may be serving a call would
+// race with it. Cursors and KV are keyed by connection name and survive.
+func (m *Manager) Reconfigure(ctx context.Context, name string) error {
+	old, ok := m.Get(name)
+	if !ok {
+		return fmt.Errorf("connection %q is not configured", name)
+	}
+	c, err := m.open(ctx, m.o, old.Config)
+	if err != nil {
+		return fmt.Errorf("connection %s: %w", name, err)
+	}
+	m.mu.Lock()
+	m.conns[name] = c
+	m.mu.Unlock()
+	m.retired.Add(1)
+	go func() {
+		defer m.retired.Done()
+		t := time.NewTimer(retireGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-m.closing:
+		}
+		if err := old.close(); err != nil {
+			m.log.Warn("close replaced connector", "connection", name, "err", err)
+		}
+	}()
+	return nil
+}
+
 // All lists the connections by name.
 func (m *Manager) All() []*Conn {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	out := make([]*Conn, 0, len(m.conns))
 	for _, c := range m.conns {
 		out = append(out, c)
@@ -148,18 +209,29 @@ func (m *Manager) All() []*Conn {
 	return out
 }
 
-// Close releases every connection's connector.
+// Close releases every connection's connector. Connectors retired by
+// Reconfigure are closed at once rather than after their grace period: by
+// now the server and engine have drained.
 func (m *Manager) Close() error {
+	m.closeOnce.Do(func() { close(m.closing) })
+	m.retired.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var errs []error
 	for _, c := range m.conns {
-		c.http.CloseIdleConnections()
-		if c.closer != nil {
-			if err := c.closer.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close connection %s: %w", c.Name(), err))
-			}
-		}
+		errs = append(errs, c.close())
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Conn) close() error {
+	c.http.CloseIdleConnections()
+	if c.closer != nil {
+		if err := c.closer.Close(); err != nil {
+			return fmt.Errorf("close connection %s: %w", c.Name(), err)
+		}
+	}
+	return nil
 }
 
 // Resolver resolves a task's `uses:` to a builtin task or a connection's

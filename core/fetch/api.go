@@ -22,7 +22,11 @@ type API struct {
 	// connection at once (the connection manager re-configures its
 	// connector); when nil they apply at the next start (ReconnectAuth).
 	Reconfigure func(ctx context.Context, connection string, auth pluginsdk.Auth) error
-	Logger      *slog.Logger
+	// KeyRotated, when set, makes a rotated webhook key effective at once
+	// (the manager re-configures the webhook connector with it); when nil
+	// it applies at the next start (WebhookKey).
+	KeyRotated func(ctx context.Context, connection, key string) error
+	Logger     *slog.Logger
 }
 
 // Routes adds the connection operations under r (mounted at /api/v1, behind
@@ -63,12 +67,14 @@ func apiError(c *fiber.Ctx, status int, code, msg string, details any) error {
 // buffer reused after the request, and a job keeps the name.
 func name(c *fiber.Ctx) string { return strings.Clone(c.Params("name")) }
 
-func (a *API) known(c *fiber.Ctx) (string, error) {
-	n := name(c)
-	if _, err := a.Runner.lookup(n); err != nil {
-		return n, apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q is not configured", n), nil)
-	}
-	return n, nil
+// known reports whether the connection is configured.
+func (a *API) known(n string) bool {
+	_, err := a.Runner.lookup(n)
+	return err == nil
+}
+
+func notConfigured(c *fiber.Ctx, n string) error {
+	return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q is not configured", n), nil)
 }
 
 type fetchBody struct {
@@ -77,9 +83,9 @@ type fetchBody struct {
 }
 
 func (a *API) startFetch(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	var body fetchBody
 	if len(c.Body()) > 0 {
@@ -107,9 +113,9 @@ func (a *API) startFetch(c *fiber.Ctx) error {
 }
 
 func (a *API) listJobs(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	limit := c.QueryInt("limit", 20)
 	if limit < 1 || limit > keepJobs {
@@ -123,9 +129,9 @@ func (a *API) listJobs(c *fiber.Ctx) error {
 }
 
 func (a *API) getJob(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	job, err := a.Runner.Job(c.UserContext(), n, c.Params("id"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -138,9 +144,9 @@ func (a *API) getJob(c *fiber.Ctx) error {
 }
 
 func (a *API) getMetadata(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	md, err := a.Runner.StoredMetadata(c.UserContext(), n)
 	if errors.Is(err, store.ErrNotFound) {
@@ -153,9 +159,9 @@ func (a *API) getMetadata(c *fiber.Ctx) error {
 }
 
 func (a *API) reconnect(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	var auth pluginsdk.Auth
 	dec := json.NewDecoder(strings.NewReader(string(c.Body())))
@@ -183,9 +189,9 @@ func (a *API) reconnect(c *fiber.Ctx) error {
 }
 
 func (a *API) showKey(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	key, ok, err := WebhookKey(c.UserContext(), a.Store.Secrets(), n)
 	if err != nil {
@@ -201,14 +207,21 @@ func (a *API) showKey(c *fiber.Ctx) error {
 }
 
 func (a *API) rotateKey(c *fiber.Ctx) error {
-	n, err := a.known(c)
-	if err != nil {
-		return err
+	n := name(c)
+	if !a.known(n) {
+		return notConfigured(c, n)
 	}
 	key, err := RotateWebhookKey(c.UserContext(), a.Store.Secrets(), n)
 	if err != nil {
 		return err
 	}
-	a.Logger.Info("webhook key rotated", "connection", n)
-	return c.JSON(fiber.Map{"connection": n, "key": key, "source": "rotated"})
+	applied := false
+	if a.KeyRotated != nil {
+		if err := a.KeyRotated(c.UserContext(), n, key); err != nil {
+			return apiError(c, fiber.StatusBadGateway, "reconfigure_failed", fmt.Sprintf("new key of %s stored, but applying it failed: %v", n, err), nil)
+		}
+		applied = true
+	}
+	a.Logger.Info("webhook key rotated", "connection", n, "applied", applied)
+	return c.JSON(fiber.Map{"connection": n, "key": key, "source": "rotated", "applied": applied})
 }

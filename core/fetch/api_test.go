@@ -33,6 +33,9 @@ func newAPIFixture(t *testing.T) *apiFixture {
 		// What the connection manager does on a live reconnect.
 		Reconfigure: func(ctx context.Context, name string, auth pluginsdk.Auth) error {
 			return conn.Connector.Configure(ctx, &pluginsdk.Context{Connection: name, Auth: auth})
+		},
+		KeyRotated: func(ctx context.Context, name, key string) error {
+			return conn.Connector.Configure(ctx, &pluginsdk.Context{Connection: name, Auth: pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: key}})
 		}})
 	return &apiFixture{app: app, st: st, src: src, r: r}
 }
@@ -97,7 +100,9 @@ func TestReconnectKeepsCursor(t *testing.T) {
 		t.Fatalf("job with old credentials %+v", job)
 	}
 
-	var errBody struct{ Error struct{ Code, Message string } }
+	var errBody struct {
+		Error struct{ Code, Message string }
+	}
 	if code := f.call(t, "POST", "/api/v1/connections/files/reconnect", `{"type":"basic","username":"u"}`, &errBody); code != 400 || !strings.Contains(errBody.Error.Message, "password") {
 		t.Fatalf("incomplete auth: %d %+v", code, errBody)
 	}
@@ -173,9 +178,15 @@ func TestWebhookKeyRotation(t *testing.T) {
 	if code := f.call(t, "GET", "/api/v1/connections/files/key", "", &shown); code != 200 || shown.Key != "yaml-secret" || shown.Source != "config" {
 		t.Fatalf("key before rotation: %d %+v", code, shown)
 	}
-	var rotated struct{ Key, Source string }
-	if code := f.call(t, "POST", "/api/v1/connections/files/key/rotate", "", &rotated); code != 200 || !strings.HasPrefix(rotated.Key, "jwk_") || len(rotated.Key) < 40 {
+	var rotated struct {
+		Key, Source string
+		Applied     bool
+	}
+	if code := f.call(t, "POST", "/api/v1/connections/files/key/rotate", "", &rotated); code != 200 || !strings.HasPrefix(rotated.Key, "jwk_") || len(rotated.Key) < 40 || !rotated.Applied {
 		t.Fatalf("rotate: %d %+v", code, rotated)
+	}
+	if f.src.secret != rotated.Key {
+		t.Errorf("connector configured with %q, want the rotated key", f.src.secret)
 	}
 	f.call(t, "GET", "/api/v1/connections/files/key", "", &shown)
 	if shown.Key != rotated.Key || shown.Source != "rotated" {

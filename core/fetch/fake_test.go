@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -25,31 +27,26 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // connector's side, the contract of doc.go: when called with cursor C, all
 // records before C are already in the log.
 type source struct {
-	mu       sync.Mutex
-	t        *testing.T
-	st       store.Store
-	conn     string
-	entities []string
-	total    map[string]int
-	calls    int
-	failAt   int   // fail the failAt-th call (1-based); 0: never
-	stuck    bool  // answer More with no progress
-	block    chan struct{}
-	started  chan struct{}
-	secret   string // the secret Configure was given
-	accept   string // the secret the "remote API" accepts ("" accepts any)
-	onFetch  func(call int)
-	seen     map[string]int // per entity: records the log must hold at the next call
-	meta     *pluginsdk.MetadataResult
-	noFetch  bool
+	mu      sync.Mutex
+	t       *testing.T
+	st      store.Store
+	conn    string
+	total   map[string]int
+	calls   int
+	failAt  int  // fail the failAt-th call (1-based); 0: never
+	stuck   bool // answer More with no progress
+	block   chan struct{}
+	started chan struct{}
+	secret  string // the secret Configure was given
+	accept  string // the secret the "remote API" accepts ("" accepts any)
+	onFetch func(call int)
+	seen    map[string]int // per entity: records the log must hold at the next call
+	meta    *pluginsdk.MetadataResult
+	noFetch bool
 }
 
 func newSource(t *testing.T, st store.Store, conn string, total map[string]int) *source {
-	s := &source{t: t, st: st, conn: conn, total: total, seen: map[string]int{}}
-	for e := range total {
-		s.entities = append(s.entities, e)
-	}
-	return s
+	return &source{t: t, st: st, conn: conn, total: total, seen: map[string]int{}}
 }
 
 func (s *source) Spec() pluginsdk.Spec {
@@ -58,7 +55,7 @@ func (s *source) Spec() pluginsdk.Spec {
 		roles = []string{pluginsdk.RolePerform}
 	}
 	sp := pluginsdk.Spec{Name: "fakepull", Version: "1.0.0", ABI: pluginsdk.ABIVersion, Direction: pluginsdk.Inbound, Roles: roles}
-	for _, e := range sortedKeys(s.total) {
+	for _, e := range slices.Sorted(maps.Keys(s.total)) {
 		sp.Entities = append(sp.Entities, pluginsdk.Entity{Name: e})
 	}
 	return sp
@@ -78,7 +75,10 @@ func (s *source) Fetch(ctx context.Context, req *pluginsdk.FetchRequest) (*plugi
 	hook, block, started := s.onFetch, s.block, s.started
 	s.mu.Unlock()
 	if started != nil {
-		started <- struct{}{}
+		select {
+		case started <- struct{}{}:
+		default:
+		}
 	}
 	if block != nil {
 		select {
@@ -150,21 +150,6 @@ func (s *source) countLogged(ctx context.Context, entity string) int {
 			after = e.Seq
 		}
 	}
-}
-
-func sortedKeys(m map[string]int) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func openStore(t *testing.T) store.Store {

@@ -29,11 +29,11 @@ const keepJobs = 100
 
 // Job is one fetch job as stored and shown by the API.
 type Job struct {
-	ID           string    `json:"id"`
-	Connection   string    `json:"connection"`
-	Trigger      string    `json:"trigger"`
-	MetadataOnly bool      `json:"metadataOnly,omitempty"`
-	Status       string    `json:"status"`
+	ID           string `json:"id"`
+	Connection   string `json:"connection"`
+	Trigger      string `json:"trigger"`
+	MetadataOnly bool   `json:"metadataOnly,omitempty"`
+	Status       string `json:"status"`
 	// Entity is the entity being fetched (running) or last fetched.
 	Entity   string    `json:"entity,omitempty"`
 	Started  time.Time `json:"started"`

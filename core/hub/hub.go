@@ -24,11 +24,15 @@ import (
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
+	"github.com/junctionhub/junction/core/fetch"
+	"github.com/junctionhub/junction/core/schedule"
 	"github.com/junctionhub/junction/core/server"
 	"github.com/junctionhub/junction/core/server/console"
+	"github.com/junctionhub/junction/core/stats"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/core/workflow"
+	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // Options configures a hub. Empty fields take the Settings document's value,
@@ -55,6 +59,9 @@ type Hub struct {
 	Engine   *workflow.Engine
 	Server   *server.Server
 	Plugins  *Plugins
+	Stats    *stats.Recorder
+	Fetch    *fetch.Runner
+	Sched    *schedule.Scheduler
 	Console  *console.Console
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
@@ -137,6 +144,9 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	publicURL := h.Settings.PublicURL
 	h.Conns, err = connector.NewManager(ctx, connector.ManagerOptions{
 		Connections: h.Bundle.Connections, Open: h.Plugins.Open, Store: st, Logger: o.Logger, BaseURL: publicURL,
+		AuthOverride: func(ctx context.Context, c *config.Connection, spec pluginsdk.Spec, yaml pluginsdk.Auth) (pluginsdk.Auth, error) {
+			return storedAuth(ctx, st.Secrets(), c, spec, yaml)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +175,26 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	loc, _ := time.LoadLocation(h.Settings.Timezone)
+	h.Stats, err = stats.Open(ctx, stats.Options{KV: st.KV(), Location: loc, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range h.Bundle.Connections {
+		h.Stats.Connected(c.Name, time.Now())
+	}
+	h.Fetch, err = fetch.New(ctx, fetch.Options{Store: st, Lookup: h.Conns.Get, Observer: h.Stats, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	h.Sched = schedule.New(schedule.Options{KV: st.KV(), Timezone: h.Settings.Timezone, Logger: o.Logger})
+	if err := h.Sched.AddConnections(ctx, h.Bundle.Connections, h.Fetch); err != nil {
+		return nil, err
+	}
+	if err := h.Sched.AddWorkflows(ctx, h.Bundle.Workflows, scheduledStarter{h.Engine}); err != nil {
+		return nil, err
+	}
+	known := func(n string) bool { _, ok := h.Conns.Get(n); return ok }
 	h.Console, err = console.New(console.Options{
 		Store: st, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
 		AdminTokenHash: hash, Logger: o.Logger, PublicURL: publicURL,
@@ -176,8 +206,24 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	h.Server = server.New(server.Options{
 		Store: st, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: hash,
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: publicURL, Metrics: metrics, Logger: o.Logger,
-		Mount:     h.Console.Mount,
-		APIRoutes: []func(fiber.Router){func(api fiber.Router) { directoryapi.Routes(api, dirs) }},
+		Mount: h.Console.Mount,
+		OnAppended: func(reqs []store.AppendRequest, results []store.AppendResult) {
+			h.Stats.ObserveAppended(reqs, results, time.Now())
+		},
+		APIRoutes: []func(fiber.Router){
+			func(api fiber.Router) { directoryapi.Routes(api, dirs) },
+			func(api fiber.Router) {
+				fetch.Routes(api, &fetch.API{
+					Runner: h.Fetch, Store: st, Logger: o.Logger,
+					// The new credentials or key are stored by now; reopening the
+					// connection reads them through AuthOverride.
+					Reconfigure: func(ctx context.Context, name string, _ pluginsdk.Auth) error { return h.Conns.Reconfigure(ctx, name) },
+					KeyRotated:  func(ctx context.Context, name, _ string) error { return h.Conns.Reconfigure(ctx, name) },
+				})
+			},
+			func(api fiber.Router) { stats.Routes(api, h.Stats, st.Log(), known) },
+			func(api fiber.Router) { schedule.Routes(api, h.Sched) },
+		},
 	})
 	return h, nil
 }
@@ -207,6 +253,9 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Engine.Start(ctx); err != nil {
 		return fmt.Errorf("start workflow engine: %w", err)
 	}
+	if err := h.Sched.Start(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- h.Server.Serve(h.ln) }()
 	var serveErr error
@@ -223,8 +272,10 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Server.Shutdown(sctx); err != nil {
 		h.log.Error("http shutdown", "err", err)
 	}
+	h.Sched.Close()
+	h.Fetch.Close()
 	h.Engine.Close()
-	return errors.Join(serveErr, h.closeAll())
+	return errors.Join(serveErr, h.Stats.Close(), h.closeAll())
 }
 
 // Close releases everything Open opened (for a hub that never ran).
@@ -284,4 +335,31 @@ func adminToken(ctx context.Context, kv store.KV, env func(string) (string, bool
 		return hash, "", fmt.Errorf("store admin token hash: %w", err)
 	}
 	return hash, tok, nil
+}
+
+// storedAuth applies credentials stored after the YAML was written: those of
+// `junction connection reconnect`, and a webhook key rotated through the API,
+// which replaces the key of a connection that receives pushes with an API
+// key (other connections keep theirs: the key is only shown).
+func storedAuth(ctx context.Context, secrets store.Secrets, c *config.Connection, spec pluginsdk.Spec, yaml pluginsdk.Auth) (pluginsdk.Auth, error) {
+	if a, ok, err := fetch.ReconnectAuth(ctx, secrets, c.Name); err != nil {
+		return yaml, err
+	} else if ok {
+		yaml = *a
+	}
+	if key, ok, err := fetch.WebhookKey(ctx, secrets, c.Name); err != nil {
+		return yaml, err
+	} else if ok && spec.HasRole(pluginsdk.RoleReceive) && yaml.Type == pluginsdk.AuthAPIKey {
+		yaml.Secret = key
+	}
+	return yaml, nil
+}
+
+// scheduledStarter starts schedule-triggered workflows with the scheduler's
+// payload ({"scheduledAt", "workflow"}).
+type scheduledStarter struct{ e *workflow.Engine }
+
+func (s scheduledStarter) StartScheduled(ctx context.Context, wf string, at time.Time) error {
+	_, err := s.e.Trigger(ctx, wf, schedule.WorkflowPayload(wf, at))
+	return err
 }

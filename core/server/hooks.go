@@ -78,6 +78,9 @@ func (s *Server) hook(c *fiber.Ctx) error {
 			}
 		}
 		s.o.Metrics.accepted(name, len(results)-dups, dups)
+		if s.o.OnAppended != nil {
+			s.o.OnAppended(reqs, results)
+		}
 	}
 	if len(res.Rejected) > 0 {
 		s.o.Metrics.rejectedN(name, "invalid_item", len(res.Rejected))

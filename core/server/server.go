@@ -37,7 +37,10 @@ type Options struct {
 	// URL, links); default http://<addr>.
 	PublicURL string
 	Metrics   *Metrics
-	Logger    *slog.Logger
+	// OnAppended, when set, is told about every push that was stored (the
+	// data overview counts records from it).
+	OnAppended func(reqs []store.AppendRequest, results []store.AppendResult)
+	Logger     *slog.Logger
 	// APIRoutes add routes to the authenticated /api/v1 group (directory,
 	// stats, connection operations).
 	APIRoutes []func(api fiber.Router)

@@ -134,3 +134,30 @@ func (e *Engine) ReplayDeadLetters(ctx context.Context, workflow string, progres
 	}
 	return out, nil
 }
+
+// Trigger starts a run of a workflow on payload, as its trigger would (the
+// scheduler uses it for schedule-triggered workflows). Unlike RunOnce it is
+// queued like any run: retried, dead-lettered, and not marked as a test. A
+// payload the filter rejects starts nothing and returns (nil, nil).
+func (e *Engine) Trigger(ctx context.Context, workflow string, payload []byte) (*store.Run, error) {
+	c, ok := e.byName[workflow]
+	if !ok {
+		return nil, &ErrUnknownWorkflow{Name: workflow}
+	}
+	doc, err := mapping.Decode(payload)
+	if err != nil {
+		return nil, fmt.Errorf("trigger %s: payload: %w", workflow, err)
+	}
+	now := e.opts.Now().UTC()
+	r, matched := e.newRun(c, &event.Event{Payload: json.RawMessage(payload)}, doc, now)
+	if !matched {
+		return nil, nil
+	}
+	if err := e.opts.Store.Runs().Create(ctx, []*store.Run{r}, nil); err != nil {
+		return nil, fmt.Errorf("trigger %s: %w", workflow, err)
+	}
+	if r.Status == store.StatusQueued {
+		e.enqueue(r)
+	}
+	return r, nil
+}

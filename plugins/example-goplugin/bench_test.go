@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -17,7 +19,11 @@ func benchPerform(b *testing.B, c pluginsdk.Connector) {
 	h.HandleHTTPFunc(func(context.Context, *pluginsdk.HTTPRequest) (*pluginsdk.HTTPResponse, error) {
 		return &pluginsdk.HTTPResponse{Status: 200, Body: []byte("ok")}, nil
 	})
-	if err := c.Configure(context.Background(), h.Context(json.RawMessage(testConfig), pluginsdk.Auth{})); err != nil {
+	pc := h.Context(json.RawMessage(testConfig), pluginsdk.Auth{})
+	// A production logger drops the per-call debug record (and the
+	// go-plugin form drops it before it crosses the process boundary).
+	pc.Log = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := c.Configure(context.Background(), pc); err != nil {
 		b.Fatal(err)
 	}
 	req := notifyReq(string(readFile(b, "testdata/order.json")))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
 
 	"github.com/junctionhub/junction/core/plugin/wasm"
@@ -39,10 +40,34 @@ func BenchmarkMapping(b *testing.B) {
 		b.ReportMetric(ns, "ns/event")
 		b.ReportMetric(1e9/ns, "events/s")
 	}
+	// parallel uses every core: the native connector is shared by all
+	// goroutines, the Wasm one serves them from a pool of one instance each.
+	parallel := func(b *testing.B, c pluginsdk.Connector) {
+		h := plugintest.NewHost(b)
+		if err := c.Configure(context.Background(), h.Context(json.RawMessage(testConfig), pluginsdk.Auth{})); err != nil {
+			b.Fatal(err)
+		}
+		r := c.(pluginsdk.Receiver)
+		b.SetBytes(int64(len(track)))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			req := req
+			for pb.Next() {
+				if res, err := r.Receive(context.Background(), &req); err != nil || len(res.Events) != 1 {
+					b.Errorf("receive: %v %v", res, err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	}
+	wasmConnector := func(b *testing.B, size int) *wasm.Connector {
+		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
+		b.Cleanup(func() { _ = c.Close(context.Background()) })
+		return c
+	}
 	b.Run("native", func(b *testing.B) { run(b, &Hello{}) })
-	b.Run("wasm", func(b *testing.B) {
-		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: 1})
-		defer c.Close(context.Background())
-		run(b, c)
-	})
+	b.Run("wasm", func(b *testing.B) { run(b, wasmConnector(b, 1)) })
+	b.Run("native-parallel", func(b *testing.B) { parallel(b, &Hello{}) })
+	b.Run("wasm-parallel", func(b *testing.B) { parallel(b, wasmConnector(b, runtime.GOMAXPROCS(0))) })
 }

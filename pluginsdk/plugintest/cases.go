@@ -216,13 +216,13 @@ func checkPerform(t *testing.T, tg Target, spec pluginsdk.Spec) {
 			})
 			switch {
 			case pc.WantError && err == nil:
-				t.Errorf("Perform(%s) succeeded, want an error", pc.Request.Action)
+				t.Fatalf("Perform(%s) succeeded, want an error", pc.Request.Action)
 			case pc.WantError:
 				if pe := typedError(t, "Perform", err); pe != nil && pe.Retryable != pc.WantRetryable {
 					t.Errorf("Perform(%s) error %q: retryable = %v, want %v", pc.Request.Action, pe, pe.Retryable, pc.WantRetryable)
 				}
 			case err != nil:
-				t.Errorf("Perform(%s): %v", pc.Request.Action, err)
+				t.Fatalf("Perform(%s): %v", pc.Request.Action, err)
 			case res != nil && len(res.Output) > 0 && !json.Valid(res.Output):
 				t.Errorf("Perform(%s) output is not valid JSON: %.80q", pc.Request.Action, res.Output)
 			}

@@ -26,10 +26,51 @@ var g struct {
 	resp abi.Encoder
 	// minLevel is the least log level the connection's logger records.
 	minLevel slog.Level
+	// ctx is the context of the call in progress.
+	ctx callContext
 }
 
+// callContext carries the call's deadline into the connector without the
+// timer context.WithDeadline would start: allocations and timers are dear in
+// a Go guest, and the host enforces the deadline anyway by stopping the
+// instance. Err reports expiry from the clock; Done is closed if the deadline
+// has passed when it is asked for.
+type callContext struct {
+	deadline time.Time
+	done     chan struct{}
+}
+
+func (c *callContext) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
+
+func (c *callContext) Done() <-chan struct{} {
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.Err() != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+func (c *callContext) Err() error {
+	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *callContext) Value(any) any { return nil }
+
+//go:wasmimport junction yield
+func hostYield()
+
 //go:wasmexport junction_abi
-func exportABI() int32 { return abi.Version }
+func exportABI() int32 {
+	// Calling yield here keeps its import in every module: the host's loop
+	// checks call it (see pluginsdk/wasm/abi).
+	hostYield()
+	return abi.Version
+}
 
 //go:wasmexport junction_buffer
 func exportBuffer(size int32) uint32 {
@@ -78,12 +119,11 @@ func dispatch(role, n int32) (err error) {
 	copy(own, g.req[:n])
 	var d abi.Decoder
 	d.Reset(own)
-	ctx := context.Background()
+	g.ctx = callContext{}
 	if deadline := d.I64(); deadline != 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, deadline))
-		defer cancel()
+		g.ctx.deadline = time.Unix(0, deadline)
 	}
+	ctx := &g.ctx
 	c, err := connector()
 	if err != nil {
 		return err

@@ -164,4 +164,3 @@ func (i virtualInfo) Mode() os.FileMode  { return 0o444 }
 func (i virtualInfo) ModTime() time.Time { return i.v.ModTime }
 func (i virtualInfo) IsDir() bool        { return false }
 func (i virtualInfo) Sys() any           { return nil }
-

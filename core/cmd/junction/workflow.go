@@ -181,5 +181,6 @@ func newConnectionCmd() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(list, show)
+	cmd.AddCommand(newConnectionOpsCmds()...)
 	return cmd
 }

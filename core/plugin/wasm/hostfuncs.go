@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ import (
 var hostFunctionNames = map[string]bool{
 	abi.HostHTTP: true, abi.HostKVGet: true, abi.HostKVSet: true, abi.HostKVDelete: true,
 	abi.HostLog: true, abi.HostTake: true, abi.HostJSONPaths: true, abi.HostJSONExtract: true,
-	abi.HostJSONSplit: true,
+	abi.HostJSONSplit: true, abi.HostYield: true,
 }
 
 const (
@@ -43,6 +44,7 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 	def(abi.HostJSONPaths, hostJSONPaths, []api.ValueType{i32, i32}, []api.ValueType{i32})
 	def(abi.HostJSONExtract, hostJSONExtract, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	def(abi.HostJSONSplit, hostJSONSplit, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
+	def(abi.HostYield, hostYield, nil, nil)
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -240,6 +242,28 @@ func (r *Runtime) hostLog(ctx context.Context, mod api.Module, st []uint64) {
 		log = in.logger()
 	}
 	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// errInterrupted aborts a guest whose call context has ended.
+var errInterrupted = errors.New("interrupted")
+
+// hostYield is called by instrumented loops every few thousand iterations:
+// it is where a running guest is stopped once its deadline has passed or its
+// call was cancelled. Panicking unwinds the guest; wazero returns the panic
+// as the call's error.
+func hostYield(ctx context.Context, _ api.Module, _ []uint64) {
+	expired := ctx.Err() != nil
+	if d, ok := ctx.Deadline(); ok && !expired {
+		// Do not wait for the timer goroutine to mark the context done.
+		expired = !time.Now().Before(d)
+	}
+	if !expired {
+		return
+	}
+	if in := instanceFrom(ctx); in != nil {
+		in.interrupted = true
+	}
+	panic(errInterrupted)
 }
 
 func hostTake(ctx context.Context, mod api.Module, st []uint64) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +31,10 @@ type instance struct {
 	mem   api.Memory
 
 	fnABI, fnBuffer, fnHandle api.Function
+
+	// interrupted is set by the yield host function when it stops a run
+	// whose context ended (on the calling goroutine: no lock needed).
+	interrupted bool
 
 	bufPtr, bufCap uint32      // the guest's request buffer
 	enc            abi.Encoder // request scratch, reused
@@ -75,18 +78,17 @@ func (m *Module) instantiate(ctx context.Context, owner *Connector) (*instance, 
 	in := &instance{m: m, owner: owner}
 	in.stderr = &guestOutput{in: in, stream: "stderr", level: slog.LevelWarn, keepTail: true}
 	stdout := &guestOutput{in: in, stream: "stdout", level: slog.LevelInfo}
+	// _initialize is run below, under the interrupt, not as a start
+	// function: a guest whose init loops forever must be stoppable too.
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions(abi.ExportInitialize).
+		WithStartFunctions().
 		WithStdout(stdout).
 		WithStderr(in.stderr).
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
-	if g := os.Getenv("EXP_GOGC"); g != "" {
-		cfg = cfg.WithEnv("GOGC", g)
-	}
-	mod, err := m.r.rt.InstantiateModule(callCtx{ctx, in}, m.cm, cfg)
+	mod, err := m.r.rt.InstantiateModule(withGuestMemory(callCtx{ctx, in}), m.cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w%s", err, in.stderr.tailNote())
 	}
@@ -95,7 +97,28 @@ func (m *Module) instantiate(ctx context.Context, owner *Connector) (*instance, 
 	in.fnABI = mod.ExportedFunction(abi.ExportABI)
 	in.fnBuffer = mod.ExportedFunction(abi.ExportBuffer)
 	in.fnHandle = mod.ExportedFunction(abi.ExportHandle)
+	if err := in.run(ctx, mod.ExportedFunction(abi.ExportInitialize), nil); err != nil {
+		in.close(context.WithoutCancel(ctx))
+		if in.interrupted {
+			cause := ctx.Err()
+			if cause == nil { // the deadline passed before its timer fired
+				cause = context.DeadlineExceeded
+			}
+			return nil, fmt.Errorf("initialize: %w", cause)
+		}
+		return nil, fmt.Errorf("initialize: %w%s", err, in.stderr.tailNote())
+	}
 	return in, nil
+}
+
+// run calls fn; the yield host function stops it if ctx ends first (see
+// instrument.go), setting in.interrupted.
+func (in *instance) run(ctx context.Context, fn api.Function, stack []uint64) error {
+	in.interrupted = false
+	if instanceFrom(ctx) != in {
+		ctx = callCtx{ctx, in}
+	}
+	return fn.CallWithStack(ctx, stack)
 }
 
 func (in *instance) close(ctx context.Context) {
@@ -123,7 +146,7 @@ func (in *instance) call(ctx context.Context, role int32, body func(*abi.Encoder
 		want := max(n, 16<<10)
 		want = 1 << (32 - bits.LeadingZeros32(want-1)) // next power of two: fewer regrowths
 		in.stack[0] = api.EncodeI32(int32(want))
-		if err := in.fnBuffer.CallWithStack(ctx, in.stack[:]); err != nil {
+		if err := in.run(ctx, in.fnBuffer, in.stack[:]); err != nil {
 			return nil, err
 		}
 		in.bufPtr, in.bufCap = api.DecodeU32(in.stack[0]), want
@@ -132,7 +155,7 @@ func (in *instance) call(ctx context.Context, role int32, body func(*abi.Encoder
 		return nil, errors.New("request buffer outside guest memory")
 	}
 	in.stack[0], in.stack[1] = api.EncodeI32(role), api.EncodeU32(n)
-	if err := in.fnHandle.CallWithStack(ctx, in.stack[:]); err != nil {
+	if err := in.run(ctx, in.fnHandle, in.stack[:]); err != nil {
 		return nil, err
 	}
 	ptr, size := uint32(in.stack[0]>>32), uint32(in.stack[0])
@@ -147,21 +170,17 @@ func (in *instance) call(ctx context.Context, role int32, body func(*abi.Encoder
 // cancellations are retryable; traps and guest exits are not.
 func (in *instance) failure(ctx context.Context, role int32, limit time.Duration, err error) *pluginsdk.Error {
 	prefix := fmt.Sprintf("wasm connector %s: call %s: ", in.m.label, abi.RoleName(role))
+	if in.interrupted {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return &pluginsdk.Error{Code: "canceled", Retryable: true, Message: prefix + "canceled: instance discarded"}
+		}
+		return &pluginsdk.Error{Code: "timeout", Retryable: true,
+			Message: prefix + "deadline exceeded after " + limit.String() + ": instance discarded"}
+	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return &pluginsdk.Error{Code: "timeout", Retryable: true,
-				Message: prefix + "deadline exceeded after " + limit.String() + ": instance discarded"}
-		case sys.ExitCodeContextCanceled:
-			return &pluginsdk.Error{Code: "canceled", Retryable: true,
-				Message: prefix + "canceled: instance discarded"}
-		}
 		return &pluginsdk.Error{Code: "exit",
 			Message: fmt.Sprintf("%sguest exited with code %d%s: instance discarded", prefix, exit.ExitCode(), in.stderr.tailNote())}
-	}
-	if ctx.Err() != nil { // the call was cut short from outside the guest
-		return &pluginsdk.Error{Code: "canceled", Retryable: true, Message: prefix + ctx.Err().Error() + ": instance discarded"}
 	}
 	if strings.Contains(in.stderr.fatalLine(), "out of memory") {
 		// The Go runtime could not grow memory past the limit and aborted.

@@ -1,62 +1,14 @@
 package wasm_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
 )
-
-// miniModule hand-assembles a reactor module with the Junction exports whose
-// junction_abi returns abiVersion, and whose other exports do nothing; names
-// listed in drop are left out.
-func miniModule(abiVersion byte, drop ...string) []byte {
-	section := func(id byte, body ...byte) []byte {
-		return append([]byte{id, byte(len(body))}, body...)
-	}
-	name := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
-	const i32, i64 = 0x7f, 0x7e
-	types := section(1, 4,
-		0x60, 0, 1, i32, // () -> i32
-		0x60, 1, i32, 1, i32, // (i32) -> i32
-		0x60, 2, i32, i32, 1, i64, // (i32, i32) -> i64
-		0x60, 0, 0) // () -> ()
-	funcs := section(3, 4, 0, 1, 2, 3)
-	memory := section(5, 1, 0, 1)
-	var exports []byte
-	n := byte(0)
-	for i, e := range []string{"junction_abi", "junction_buffer", "junction_handle", "_initialize", "memory"} {
-		skip := false
-		for _, d := range drop {
-			skip = skip || d == e
-		}
-		if skip {
-			continue
-		}
-		kind, idx := byte(0), byte(i)
-		if e == "memory" {
-			kind, idx = 2, 0
-		}
-		exports = append(exports, name(e)...)
-		exports = append(exports, kind, idx)
-		n++
-	}
-	exportSec := section(7, append([]byte{n}, exports...)...)
-	code := section(10, 4,
-		4, 0, 0x41, abiVersion, 0x0b, // i32.const abiVersion
-		4, 0, 0x41, 0, 0x0b, // i32.const 0
-		4, 0, 0x42, 0, 0x0b, // i64.const 0
-		2, 0, 0x0b) // nothing
-	var b bytes.Buffer
-	b.Write([]byte{0, 'a', 's', 'm', 1, 0, 0, 0})
-	for _, s := range [][]byte{types, funcs, memory, exportSec, code} {
-		b.Write(s)
-	}
-	return b.Bytes()
-}
 
 func TestCompileRefusesWhatIsNotAConnector(t *testing.T) {
 	rt := plugintest.Runtime(t)
@@ -65,11 +17,12 @@ func TestCompileRefusesWhatIsNotAConnector(t *testing.T) {
 		wasm []byte
 		want string
 	}{
-		{"garbage", []byte("not wasm at all"), "compile"},
-		{"unknown ABI", miniModule(2), "declares ABI 2, this host supports ABI 1"},
-		{"no handle export", miniModule(1, "junction_handle"), `no export "junction_handle"`},
-		{"not a reactor", miniModule(1, "_initialize"), `no export "_initialize"`},
-		{"no memory", miniModule(1, "memory"), "no exported memory"},
+		{"garbage", []byte("not wasm at all"), "not a WebAssembly binary"},
+		{"no yield import", []byte("\x00asm\x01\x00\x00\x00"), "no import junction.yield"},
+		{"unknown ABI", wasm.MiniModule(2), "declares ABI 2, this host supports ABI 1"},
+		{"no handle export", wasm.MiniModule(1, "junction_handle"), `no export "junction_handle"`},
+		{"not a reactor", wasm.MiniModule(1, "_initialize"), `no export "_initialize"`},
+		{"no memory", wasm.MiniModule(1, "memory"), "no exported memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,5 +65,30 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 	ents, err := filepathGlob(dir)
 	if err != nil || len(ents) == 0 {
 		t.Errorf("no compiled code cached in the cache dir (%v)", err)
+	}
+}
+
+func TestSpinningInitializeIsStopped(t *testing.T) {
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{CallTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	_, err = rt.Compile(ctx, wasm.SpinningInit())
+	if err == nil || !strings.Contains(err.Error(), "initialize: context deadline exceeded") {
+		t.Errorf("Compile error = %v, want the spinning _initialize stopped at its deadline", err)
+	}
+}
+
+func TestInstrumentSurvivesTruncatedModules(t *testing.T) {
+	b := plugintest.BuildWasm(t, sandboxDir)
+	for _, n := range []int{0, 4, 8, 9, 100, 1000, len(b) / 3, len(b) / 2, len(b) - 1} {
+		if _, err := wasm.Instrument(b[:n]); err == nil {
+			t.Errorf("instrumenting the first %d bytes succeeded", n)
+		}
+	}
+	if _, err := wasm.Instrument(b); err != nil {
+		t.Fatalf("instrumenting the whole module: %v", err)
 	}
 }

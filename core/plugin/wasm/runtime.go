@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -74,9 +73,9 @@ func NewRuntime(ctx context.Context, o RuntimeOptions) (*Runtime, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(os.Getenv("EXP_NOTERM") == "").
-		WithMemoryLimitPages(o.MemoryLimitPages)
+	// No WithCloseOnContextDone: calls are interrupted by the loop checks
+	// instrument adds, which cost far less (see instrument.go).
+	cfg := wazero.NewRuntimeConfig().WithMemoryLimitPages(o.MemoryLimitPages)
 	r := &Runtime{opts: o, log: o.Logger}
 	if o.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(o.CacheDir)
@@ -119,7 +118,11 @@ type Module struct {
 // one throwaway instance to check the ABI it declares and read its Spec.
 func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	start := time.Now()
-	cm, err := r.rt.CompileModule(ctx, wasm)
+	guarded, err := instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("wasm module: %w", err)
+	}
+	cm, err := r.rt.CompileModule(ctx, guarded)
 	if err != nil {
 		return nil, fmt.Errorf("wasm module: compile: %w", err)
 	}
@@ -169,11 +172,11 @@ func (m *Module) readSpec(ctx context.Context) error {
 		return fmt.Errorf("wasm module: %w", err)
 	}
 	defer in.close(context.WithoutCancel(ctx))
-	res, err := in.fnABI.Call(ctx)
-	if err != nil {
+	var st [1]uint64
+	if err := in.run(ctx, in.fnABI, st[:]); err != nil {
 		return fmt.Errorf("wasm module: call %s: %w", abi.ExportABI, err)
 	}
-	if v := int32(api.DecodeI32(res[0])); v != abi.Version {
+	if v := api.DecodeI32(st[0]); v != abi.Version {
 		return fmt.Errorf("wasm module: declares ABI %d, this host supports ABI %d (rebuild the plugin against this Junction's pluginsdk)", v, abi.Version)
 	}
 	out, err := in.call(ctx, abi.RoleSpec, nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -301,5 +302,28 @@ func TestRoleAndLifecycleErrors(t *testing.T) {
 	}
 	if _, err := perform(c, context.Background(), "echo", `{}`); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("call after Close: %v", err)
+	}
+}
+
+// A spinning guest must not stall the host's garbage collector: machine code
+// has no safe points, so the loop checks yield to Go regularly.
+func TestGCWhileAGuestSpins(t *testing.T) {
+	c, _ := sandbox(t, wasm.PoolOptions{Size: 1, CallTimeout: 2 * time.Second})
+	done := make(chan error, 1)
+	go func() {
+		_, err := perform(c, context.Background(), "loop", `{}`)
+		done <- err
+	}()
+	for c.Stats().InUse == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	runtime.GC() // stops the world, spinning guest included
+	select {
+	case err := <-done:
+		t.Fatalf("the loop call ended before the GC could complete (%v): the test proves nothing", err)
+	default:
+	}
+	if pe := asError(t, <-done); pe.Code != "timeout" {
+		t.Errorf("loop error = %+v, want a timeout", pe)
 	}
 }

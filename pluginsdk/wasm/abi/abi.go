@@ -47,6 +47,10 @@ const (
 	HostJSONPaths   = "json_paths"   // (paths, len) -> handle > 0: NUL-separated JSON paths
 	HostJSONExtract = "json_extract" // (handle, doc, docLen, spans) -> 0, or n: a pending error report
 	HostJSONSplit   = "json_split"   // (doc, docLen, spans, spansCap) -> count >= 0, or -n: a pending error report
+	// HostYield is called by the loop checks the host instruments a module
+	// with (never by Go code, except once to keep the import linked): it is
+	// where a guest whose call has run out of time is stopped.
+	HostYield = "yield" // ()
 )
 
 // Role numbers passed to junction_handle.

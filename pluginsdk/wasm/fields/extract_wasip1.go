@@ -33,11 +33,12 @@ func (p *Paths) extract(doc []byte, out [][]byte) error {
 		}
 		p.handle = h
 	}
-	var small [16][2]uint32
-	raw := small[:]
-	if len(p.src) > len(small) {
-		raw = make([][2]uint32, len(p.src))
+	// A guest is single-threaded, so the set keeps its span buffer: no
+	// allocation per call (each costs about a microsecond in a Go guest).
+	if len(p.scratch) < max(len(p.src), 1) { // never empty: &raw[0] below
+		p.scratch = make([][2]uint32, max(len(p.src), 1))
 	}
+	raw := p.scratch
 	if n := hostJSONExtract(p.handle, unsafe.Pointer(unsafe.SliceData(doc)), uint32(len(doc)), unsafe.Pointer(&raw[0])); n != 0 {
 		report := make([]byte, n)
 		hostTake(unsafe.Pointer(&report[0]), uint32(n))
@@ -60,11 +61,14 @@ func (p *Paths) extract(doc []byte, out [][]byte) error {
 //go:wasmimport junction json_split
 func hostJSONSplit(doc unsafe.Pointer, n uint32, spans unsafe.Pointer, spansCap uint32) int32
 
+// splitScratch receives element spans (the guest is single-threaded).
+var splitScratch [64][2]uint32
+
 // elements asks the host for the element spans: a result n >= 0 is the
 // element count (the spans are written when they fit, else held for take); a
 // negative result is the length of a pending error report.
 func elements(doc []byte) ([][]byte, error) {
-	var small [64][2]uint32
+	small := &splitScratch
 	n := hostJSONSplit(unsafe.Pointer(unsafe.SliceData(doc)), uint32(len(doc)), unsafe.Pointer(&small[0]), uint32(len(small)*8))
 	if n < 0 {
 		report := make([]byte, -n)

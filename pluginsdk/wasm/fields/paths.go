@@ -29,9 +29,11 @@ import (
 type Paths struct {
 	src  []string
 	root *node
-	// handle is the host's id for this set inside the current Wasm instance
-	// (guest side only; a guest instance is single-threaded).
-	handle int32
+	// handle is the host's id for this set inside the current Wasm instance,
+	// and scratch receives the host's spans (guest side only; a guest
+	// instance is single-threaded).
+	handle  int32
+	scratch [][2]uint32
 }
 
 type node struct {

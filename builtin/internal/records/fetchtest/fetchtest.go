@@ -110,9 +110,9 @@ func (h *Harness) Run(ctx context.Context, f pluginsdk.Fetcher, entity string, l
 
 // Record is an imported event's payload.
 type Record struct {
-	File   string            `json:"file"`
-	Line   int64             `json:"line"`
-	Entity string            `json:"entity"`
+	File   string          `json:"file"`
+	Line   int64           `json:"line"`
+	Entity string          `json:"entity"`
 	Record map[string]any  `json:"record"`
 	Raw    json.RawMessage `json:"-"`
 }

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/junctionhub/junction/builtin/internal/records"
@@ -146,11 +147,14 @@ func (im *Importer) keep(entity string, of *openFile) {
 	im.open[entity] = of
 }
 
-// fail wraps err as a *pluginsdk.Error prefixed with what failed, keeping
-// whether it is retryable (an unknown error is: network faults are).
-func fail(err error, format string, args ...any) *pluginsdk.Error {
+// fail wraps a source's err as a *pluginsdk.Error prefixed with what
+// failed, keeping whether it is retryable (an unknown error is: network
+// faults are). The source's own "<where>: " prefix is dropped: what starts
+// with it already.
+func fail(src Source, err error, format string, args ...any) *pluginsdk.Error {
 	pe := pluginsdk.AsError(err)
-	return &pluginsdk.Error{Code: pe.Code, Message: fmt.Sprintf(format, args...) + ": " + pe.Message,
+	msg := strings.TrimPrefix(pe.Message, src.Where()+": ")
+	return &pluginsdk.Error{Code: pe.Code, Message: fmt.Sprintf(format, args...) + ": " + msg,
 		Retryable: pe.Retryable, RetryAfter: pe.RetryAfter}
 }
 
@@ -182,7 +186,7 @@ func (im *Importer) Fetch(ctx context.Context, src Source, e Entity, cursor []by
 	for len(c.Archive) > 0 {
 		id := c.Archive[0]
 		if err := src.Archive(ctx, id); err != nil {
-			return nil, fail(err, "%s: archive %s", what, id.Name)
+			return nil, fail(src, err, "%s: archive %s", what, id.Name)
 		}
 		im.log.Info("archived imported file", "entity", e.Name, "file", id.Name)
 		c.Archive = c.Archive[1:]
@@ -192,7 +196,7 @@ func (im *Importer) Fetch(ctx context.Context, src Source, e Entity, cursor []by
 	if c.Cur == nil {
 		id, err := src.Next(ctx, &c)
 		if err != nil {
-			return nil, fail(err, "%s: list files", what)
+			return nil, fail(src, err, "%s: list files", what)
 		}
 		if id == nil {
 			return &pluginsdk.FetchResult{Cursor: c.encode()}, nil
@@ -210,7 +214,7 @@ func (im *Importer) check(ctx context.Context, src Source, e Entity, id FileID) 
 	what := fmt.Sprintf("%s: import %s: %s", src.Where(), e.Name, id.Name)
 	h, err := src.Open(ctx, id, 0)
 	if err != nil {
-		return fail(err, "%s: open", what)
+		return fail(src, err, "%s: open", what)
 	}
 	defer h.Close()
 	stop := context.AfterFunc(ctx, h.Abort)
@@ -224,7 +228,7 @@ func (im *Importer) check(ctx context.Context, src Source, e Entity, id FileID) 
 	case err != nil && ctx.Err() != nil:
 		return pluginsdk.Retryable("%s: %v", what, ctx.Err())
 	case err != nil:
-		return fail(err, "%s: read", what)
+		return fail(src, err, "%s: read", what)
 	}
 	im.log.Info("importing file", "entity", e.Name, "file", id.Name, "records", n, "bytes", id.Size)
 	return nil
@@ -249,7 +253,7 @@ func (im *Importer) batch(ctx context.Context, src Source, e Entity, c *Cursor, 
 				return &pluginsdk.FetchResult{Cursor: c.encode(), More: true}, nil
 			}
 			if err != nil {
-				return nil, fail(err, "%s: open at byte %d", what, cur.Offset)
+				return nil, fail(src, err, "%s: open at byte %d", what, cur.Offset)
 			}
 			rd, err := records.NewReader(h, e.Read, cur.Position)
 			if err != nil {
@@ -278,7 +282,7 @@ func (im *Importer) batch(ctx context.Context, src Source, e Entity, c *Cursor, 
 			of = nil
 			continue
 		}
-		return nil, fail(err, "%s: read at line %d", what, of.rd.Position().Line)
+		return nil, fail(src, err, "%s: read at line %d", what, of.rd.Position().Line)
 	}
 	if eof {
 		_ = of.h.Close()
@@ -330,14 +334,14 @@ func Sample(ctx context.Context, src Source, e Entity, rows int) ([]pluginsdk.Fi
 	}
 	id, err := src.Next(ctx, &Cursor{V: cursorVersion})
 	if err != nil {
-		return nil, fail(err, "%s: list files", what)
+		return nil, fail(src, err, "%s: list files", what)
 	}
 	if id == nil {
 		return nil, nil
 	}
 	h, err := src.Open(ctx, *id, 0)
 	if err != nil {
-		return nil, fail(err, "%s: open %s", what, id.Name)
+		return nil, fail(src, err, "%s: open %s", what, id.Name)
 	}
 	defer h.Close()
 	stop := context.AfterFunc(ctx, h.Abort)
@@ -352,7 +356,7 @@ func Sample(ctx context.Context, src Source, e Entity, rows int) ([]pluginsdk.Fi
 	case errors.As(err, &re):
 		return nil, pluginsdk.Errorf("%s: %s: %v", what, id.Name, re)
 	case err != nil:
-		return nil, fail(err, "%s: read %s", what, id.Name)
+		return nil, fail(src, err, "%s: read %s", what, id.Name)
 	}
 	return fields, nil
 }

@@ -1,0 +1,4 @@
+// Command broken does not compile, on purpose.
+package main
+
+func main() { undefinedThing() }

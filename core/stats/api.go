@@ -1,0 +1,147 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/store"
+)
+
+// Routes adds the data overview under r (mounted at /api/v1, behind the
+// admin token). known reports whether a connection is configured, so that a
+// configured connection without records yet shows zeros rather than 404.
+//
+//	GET /connections/:name/stats                                 connection and entities
+//	GET /connections/:name/stats/entities/:entity                entity, fields, metadata table
+//	GET /connections/:name/stats/entities/:entity/fields/:field  field detail with top values
+//	GET /connections/:name/records?entity=&limit=                latest records from the log
+func Routes(r fiber.Router, rec *Recorder, lg store.Log, known func(name string) bool) {
+	h := &handlers{rec: rec, log: lg, known: known}
+	r.Get("/connections/:name/stats", h.connection)
+	r.Get("/connections/:name/stats/entities/:entity", h.entity)
+	r.Get("/connections/:name/stats/entities/:entity/fields/:field", h.field)
+	r.Get("/connections/:name/records", h.records)
+}
+
+type handlers struct {
+	rec   *Recorder
+	log   store.Log
+	known func(string) bool
+}
+
+func apiError(c *fiber.Ctx, status int, code, msg string) error {
+	type detail struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	return c.Status(status).JSON(struct {
+		Error detail `json:"error"`
+	}{detail{code, msg}})
+}
+
+func (h *handlers) connection(c *fiber.Ctx) error {
+	name := c.Params("name")
+	s, ok := h.rec.Connection(name)
+	if !ok && (h.known == nil || !h.known(name)) {
+		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q is not configured", name))
+	}
+	return c.JSON(fiber.Map{
+		"stats": s,
+		// "Reload" in the console starts a fetch.
+		"reload": fiber.Map{"method": "POST", "path": "/api/v1/connections/" + name + "/fetch"},
+	})
+}
+
+func (h *handlers) entity(c *fiber.Ctx) error {
+	name, entity := c.Params("name"), c.Params("entity")
+	s, ok := h.rec.Entity(name, entity)
+	if !ok {
+		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q has no records or metadata of entity %q", name, entity))
+	}
+	return c.JSON(fiber.Map{"entity": s})
+}
+
+func (h *handlers) field(c *fiber.Ctx) error {
+	name, entity, field := c.Params("name"), c.Params("entity"), c.Params("field")
+	s, ok := h.rec.Field(name, entity, field)
+	if !ok {
+		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q entity %q has no field %q", name, entity, field))
+	}
+	return c.JSON(fiber.Map{"field": s})
+}
+
+// Record is one record of the details tab.
+type Record struct {
+	EventID    string          `json:"eventId"`
+	Entity     string          `json:"entity"`
+	ReceivedAt time.Time       `json:"receivedAt"`
+	Record     json.RawMessage `json:"record"`
+}
+
+const maxRecordsLimit = 200
+
+// maxScan bounds how far back the records endpoint reads the log looking for
+// a connection's records, so a quiet connection on a busy hub costs a
+// bounded read.
+const maxScan = 50_000
+
+func (h *handlers) records(c *fiber.Ctx) error {
+	name := c.Params("name")
+	if h.known != nil && !h.known(name) {
+		if _, ok := h.rec.Connection(name); !ok {
+			return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("connection %q is not configured", name))
+		}
+	}
+	limit := c.QueryInt("limit", 20)
+	if limit < 1 || limit > maxRecordsLimit {
+		return apiError(c, fiber.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be between 1 and %d", maxRecordsLimit))
+	}
+	recs, err := LatestRecords(c.UserContext(), h.log, name, strings.Clone(c.Query("entity")), limit, maxScan)
+	if err != nil {
+		return fmt.Errorf("read records of %s: %w", name, err)
+	}
+	return c.JSON(fiber.Map{"records": recs})
+}
+
+// LatestRecords returns up to limit of the newest records of connection
+// (of entity, when not ""), newest first, reading the log backwards over at
+// most scan events.
+func LatestRecords(ctx context.Context, lg store.Log, connection, entity string, limit, scan int) ([]Record, error) {
+	const page = 500
+	out := []Record{}
+	hi := lg.LastSeq() // read events with seq in (lo, hi]
+	var ms []member
+	for scanned := 0; hi > 0 && len(out) < limit && scanned < scan; {
+		lo := hi - min(hi, page)
+		evs, err := lg.Read(ctx, lo, page)
+		if err != nil {
+			return nil, err
+		}
+		scanned += page
+		for i := len(evs) - 1; i >= 0 && len(out) < limit; i-- {
+			ev := evs[i]
+			if ev.Seq > hi || ev.Connection != connection {
+				continue
+			}
+			rec, ent := json.RawMessage(ev.Payload), ev.Type
+			ms, _ = members(ev.Payload, ms[:0])
+			if r, e, ok := splitRecord(ms); ok {
+				rec, ent = json.RawMessage(r), e
+			}
+			if ent == "" {
+				ent = DefaultEntity
+			}
+			if entity != "" && ent != entity {
+				continue
+			}
+			out = append(out, Record{EventID: ev.ID, Entity: ent, ReceivedAt: ev.ReceivedAt, Record: rec})
+		}
+		hi = lo
+	}
+	return out, nil
+}
