@@ -199,6 +199,8 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		Store: st, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
 		AdminTokenHash: hash, Logger: o.Logger, PublicURL: publicURL,
 		Directory: directoryapi.Console(dirs),
+		Stats:     newConsoleStats(h.Stats, st.Log(), loc),
+		Ops:       consoleOps{fetch: h.Fetch, conns: h.Conns},
 	})
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func (h *Hello) Spec() pluginsdk.Spec {
 		Actions: []pluginsdk.Action{
 			{Name: "greet", Description: "Returns {message: \"<greeting>, <name>!\"}.", Input: []pluginsdk.Param{{Name: "name", Type: pluginsdk.TypeString, Required: true}}},
 			{Name: "echo", Description: "Returns its input unchanged."},
-			{Name: "notify", Description: "POSTs its input as JSON to webhook_url through the host.", Input: []pluginsdk.Param{{Name: "body", Type: pluginsdk.TypeObject}}},
+			{Name: "notify", Description: "POSTs its input, a JSON value, to webhook_url through the host; 429 and 5xx answers are retryable."},
 			{Name: "count", Description: "Increments a counter kept in the connection's KV store.", Input: []pluginsdk.Param{{Name: "key", Type: pluginsdk.TypeString, Required: true}}},
 		},
 	}

@@ -165,7 +165,8 @@ func TestAcceptanceWasm(t *testing.T) {
 func TestFormsAgree(t *testing.T) {
 	newWasm := plugintest.Wasm(t, ".")
 	track := trackEvent(t)
-	reqs := [][]byte{track, []byte("[" + string(track) + `,{"type":"identify"}]`), []byte(`{"type":"track"}`), []byte(`{bad`)}
+	big := "[" + strings.Repeat(string(track)+",", 99) + string(track) + "]" // more elements than the guest's span buffer
+	reqs := [][]byte{track, []byte("[" + string(track) + `,{"type":"identify"}]`), []byte(`{"type":"track"}`), []byte(`{bad`), []byte(big)}
 	forms := map[string]pluginsdk.Connector{"native": &Hello{}, "wasm": newWasm(t)}
 	results := map[string][]string{}
 	for name, c := range forms {

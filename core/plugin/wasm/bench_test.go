@@ -167,3 +167,16 @@ func BenchmarkEnvelope(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInstrument is the module rewrite every Compile does (loop checks,
+// data segment merge), cache hit or not.
+func BenchmarkInstrument(b *testing.B) {
+	mod := plugintest.BuildWasm(b, sandboxDir)
+	b.SetBytes(int64(len(mod)))
+	for b.Loop() {
+		if _, err := wasm.Instrument(mod); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/module")
+}

@@ -17,7 +17,6 @@ func (m *Module) StartInstance(ctx context.Context) (api.Module, error) {
 	return in.mod, nil
 }
 
-
 // MiniModule hand-assembles a reactor module with the Junction exports whose
 // junction_abi returns abiVersion, and whose other exports do nothing; names
 // listed in drop are left out.

@@ -37,13 +37,14 @@ const (
 	secImport   = 2
 	secGlobal   = 6
 	secCode     = 10
+	secData     = 11
 	secDataCnt  = 12
 	secTag      = 13
 	opLoop      = 0x03
 	opGlobalGet = 0x23
 )
 
-var sectionOrder = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 7: 8, 8: 9, 9: 10, secDataCnt: 11, secCode: 12, 11: 13}
+var sectionOrder = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 7: 8, 8: 9, 9: 10, secDataCnt: 11, secCode: 12, secData: 13}
 
 type section struct {
 	id   byte
@@ -89,6 +90,20 @@ func instrument(module []byte) ([]byte, error) {
 		out = append(out, id)
 		out = binary.AppendUvarint(out, uint64(len(body)))
 		out = append(out, body...)
+	}
+	// Merge the data segments first: a data count section must match.
+	for i, s := range secs {
+		if s.id != secData {
+			continue
+		}
+		if merged, count, ok := mergeData(s.body); ok {
+			secs[i].body = merged
+			for j := range secs {
+				if secs[j].id == secDataCnt {
+					secs[j].body = binary.AppendUvarint(nil, uint64(count))
+				}
+			}
+		}
 	}
 	hasGlobals := false
 	for _, s := range secs {

@@ -62,6 +62,25 @@ func (r *reader) sleb() {
 	r.err = errors.New("LEB128 too long")
 }
 
+// sleb32 reads a signed LEB128 i32.
+func (r *reader) sleb32() (int32, bool) {
+	var v int64
+	for shift := 0; shift < 35; shift += 7 {
+		c := r.byte()
+		if r.err != nil {
+			return 0, false
+		}
+		v |= int64(c&0x7f) << shift
+		if c&0x80 == 0 {
+			if c&0x40 != 0 {
+				v -= 1 << (shift + 7)
+			}
+			return int32(v), true
+		}
+	}
+	return 0, false
+}
+
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
 
 func (r *reader) limits() {
