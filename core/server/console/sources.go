@@ -38,8 +38,8 @@ type ConnectionStats struct {
 	TotalRecords int64 `json:"totalRecords"`
 	// Entities lists the entities with their record counts.
 	Entities []EntityCount `json:"entities"`
-	// Quality is the share of records, from 0 to 1, that carry every
-	// required field of their entity; nil when it cannot be told.
+	// Quality is the share of cells (field × record), from 0 to 1, that
+	// hold a value rather than a null; nil when nothing was recorded yet.
 	Quality *float64 `json:"quality,omitempty"`
 	// PerDay counts records per day for the last days (7 for the card),
 	// oldest first; Day is the start of the day in the org time zone.
