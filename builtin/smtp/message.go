@@ -221,7 +221,6 @@ func (m *message) build() ([]byte, error) {
 		if err := writeQP(&b, body); err != nil {
 			return nil, err
 		}
-		b.WriteString("\r\n")
 	}
 	return b.Bytes(), nil
 }

@@ -134,7 +134,7 @@ func TestMessageIDFollowsTheIdempotencyKey(t *testing.T) {
 		t.Errorf("Message-IDs %s %s %s: want the first two equal and the third different", a, b, other)
 	}
 	p, _ := smtptest.Parse(srv.Messages()[0].Data)
-	if p.Parts != 1 || p.ContentType != "text/plain" || p.Text != "t" {
+	if p.Parts != 1 || p.ContentType != "text/plain" || strings.TrimRight(p.Text, "\r\n") != "t" {
 		t.Errorf("single-part message: %+v", p)
 	}
 }

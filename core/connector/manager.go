@@ -30,7 +30,17 @@ func OpenBuiltin(_ context.Context, c *config.Connection) (pluginsdk.Connector, 
 	if !ok {
 		return nil, nil, fmt.Errorf("connector %q is not a builtin", c.Connector)
 	}
-	return b.New(), nil, nil
+	impl := b.New()
+	return impl, closerOf(impl), nil
+}
+
+// closerOf returns impl as an io.Closer when it holds resources (an SSH
+// session, pooled connections), else nil.
+func closerOf(impl pluginsdk.Connector) io.Closer {
+	if cl, ok := impl.(io.Closer); ok {
+		return cl
+	}
+	return nil
 }
 
 // Conn is one configured connection.

@@ -34,8 +34,8 @@ func OpenPlugins(_ context.Context, o PluginOptions) (*Plugins, error) {
 
 // Open implements connector.Opener.
 func (p *Plugins) Open(ctx context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
-	if b, ok := connector.LookupBuiltin(c.Connector); ok {
-		return b.New(), nil, nil
+	if _, ok := connector.LookupBuiltin(c.Connector); ok {
+		return connector.OpenBuiltin(ctx, c)
 	}
 	return nil, nil, fmt.Errorf("connector %q is neither a builtin nor an installed plugin", c.Connector)
 }

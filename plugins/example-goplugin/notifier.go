@@ -30,13 +30,13 @@ const defaultTimeout = 10 * time.Second
 //
 // Auth: none, or api_key (sent as "Authorization: Bearer <secret>").
 type Notifier struct {
-	cfg  config
+	cfg  settings
 	auth pluginsdk.Auth
 	http pluginsdk.HTTPClient
 	log  *slog.Logger
 }
 
-type config struct {
+type settings struct {
 	URL       string `json:"url"`
 	Username  string `json:"username"`
 	IconEmoji string `json:"icon_emoji"`
@@ -106,7 +106,7 @@ func (n *Notifier) Spec() pluginsdk.Spec {
 
 // Configure checks the config and keeps the host's HTTP client.
 func (n *Notifier) Configure(ctx context.Context, c *pluginsdk.Context) error {
-	var cfg config
+	var cfg settings
 	if err := c.DecodeConfig(&cfg); err != nil {
 		return pluginsdk.Errorf("config: %v", err)
 	}

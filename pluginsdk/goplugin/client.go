@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/rpc"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -20,6 +23,11 @@ import (
 type Client struct {
 	broker *plugin.MuxBroker
 	c      caller
+	mux    *rpc.Client    // go-plugin's connection
+	ep     *EndpointReply // the direct endpoint; nil when on mux only
+	nextID atomic.Uint32  // direct host-service connection IDs
+	connMu sync.Mutex
+	conns  []net.Conn // direct host-service connections
 
 	// Host services started by Configure run until Close.
 	stop    context.Context
@@ -29,9 +37,62 @@ type Client struct {
 
 func newClient(b *plugin.MuxBroker, c *rpc.Client) *Client {
 	stop, stopNow := context.WithCancel(context.Background())
-	cl := &Client{broker: b, stop: stop, stopNow: stopNow}
+	cl := &Client{broker: b, mux: c, stop: stop, stopNow: stopNow}
 	cl.c.rpc = c
 	return cl
+}
+
+// goDirect moves connector calls to the plugin's direct endpoint, if it
+// offers one; otherwise calls stay on go-plugin's connection.
+func (c *Client) goDirect() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	args := &EndpointArgs{}
+	var ep EndpointReply
+	if err := c.c.call(ctx, "Plugin.Endpoint", &args.Call, args, &ep); err != nil {
+		return
+	}
+	conn, err := dialDirect(&ep, directCalls, 0)
+	if err != nil {
+		return
+	}
+	c.ep = &ep
+	c.c.rpc = rpc.NewClient(conn)
+}
+
+// Direct reports whether calls use the direct path (see direct.go).
+func (c *Client) Direct() bool { return c.ep != nil }
+
+// serveHost serves hs to the plugin: on a direct connection when there is
+// an endpoint, else on a broker stream. It returns the ID to send in
+// ConfigureArgs.
+func (c *Client) serveHost(hs *hostServer) (id uint32, direct bool) {
+	if c.ep != nil {
+		id := c.nextID.Add(1)
+		if conn, err := dialDirect(c.ep, directHost, id); err == nil {
+			srv := rpc.NewServer()
+			if err := srv.RegisterName("Plugin", hs); err == nil {
+				c.connMu.Lock()
+				c.conns = append(c.conns, conn)
+				c.connMu.Unlock()
+				c.wg.Add(1)
+				go func() {
+					defer c.wg.Done()
+					srv.ServeConn(conn) // returns when either side closes
+				}()
+				return id, true
+			}
+			_ = conn.Close()
+		}
+	}
+	id = c.broker.NextId()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		// Returns when the plugin closes the stream or the session ends.
+		c.broker.AcceptAndServe(id, hs)
+	}()
+	return id, false
 }
 
 // Spec asks the plugin for its spec.
@@ -64,14 +125,7 @@ func (c *Client) Configure(ctx context.Context, pc *pluginsdk.Context) error {
 		args.LogLevel = int(lowestLevel(ctx, pc.Log))
 	}
 	if args.HasHTTP || args.HasKV || args.HasLog {
-		args.HostID = c.broker.NextId()
-		hs := &hostServer{ctx: pc, calls: newCalls(c.stop)}
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			// Returns when the plugin closes the stream or the session ends.
-			c.broker.AcceptAndServe(args.HostID, hs)
-		}()
+		args.HostID, args.HostDirect = c.serveHost(&hostServer{ctx: pc, calls: newCalls(c.stop)})
 	}
 	var reply Ack
 	if err := c.c.call(ctx, "Plugin.Configure", &args.Call, args, &reply); err != nil {
@@ -142,10 +196,21 @@ func (c *Client) Perform(ctx context.Context, req *pluginsdk.PerformRequest) (*p
 // drain.
 func (c *Client) Close() error {
 	c.stopNow()
-	if err := c.c.rpc.Close(); err != nil && !errors.Is(err, rpc.ErrShutdown) {
-		return err
+	var errs []error
+	c.connMu.Lock()
+	for _, conn := range c.conns {
+		if err := conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	c.conns = nil
+	c.connMu.Unlock()
+	for _, r := range []*rpc.Client{c.c.rpc, c.mux} {
+		if err := r.Close(); err != nil && !errors.Is(err, rpc.ErrShutdown) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Wait blocks until every host-service server started by Configure has

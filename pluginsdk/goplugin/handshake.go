@@ -34,17 +34,21 @@ func PluginSet(impl pluginsdk.Connector) plugin.PluginSet {
 // interface. Impl is set in the plugin process and nil in the host.
 type ConnectorPlugin struct {
 	Impl pluginsdk.Connector
+	ep   *endpoint // the direct endpoint, when served by Serve
 }
 
 // Server is called in the plugin process when the host dispenses the
 // connector.
 func (p *ConnectorPlugin) Server(b *plugin.MuxBroker) (any, error) {
-	return newConnectorServer(p.Impl, b), nil
+	return newConnectorServer(p.Impl, b, p.ep), nil
 }
 
-// Client is called in the host; it returns a *Client.
+// Client is called in the host; it returns a *Client, moved to the direct
+// path when the plugin offers one.
 func (p *ConnectorPlugin) Client(b *plugin.MuxBroker, c *rpc.Client) (any, error) {
-	return newClient(b, c), nil
+	cl := newClient(b, c)
+	cl.goDirect()
+	return cl, nil
 }
 
 // Serve serves c over go-plugin and returns when the host tells the plugin
@@ -54,8 +58,10 @@ func Serve(c pluginsdk.Connector) {
 	if c == nil {
 		panic("goplugin.Serve: nil connector (did the plugin call pluginsdk.Register?)")
 	}
+	ep := &endpoint{}
+	defer ep.close()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         PluginSet(c),
+		Plugins:         plugin.PluginSet{PluginName: &ConnectorPlugin{Impl: c, ep: ep}},
 	})
 }

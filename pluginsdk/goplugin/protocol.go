@@ -32,6 +32,8 @@ type CancelArgs struct {
 
 // Connector calls (host to plugin), served as "Plugin.<Method>".
 type (
+	EndpointArgs struct{ Call CallHeader }
+
 	SpecArgs  struct{ Call CallHeader }
 	SpecReply struct {
 		Spec pluginsdk.Spec
@@ -47,9 +49,11 @@ type (
 		Auth       pluginsdk.Auth
 		Secrets    map[string]string
 		BaseURL    string
-		// HostID is the broker stream serving the host services; 0 when the
-		// host grants none.
+		// HostID names the connection serving the host services: a broker
+		// stream, or with HostDirect a direct connection; 0 when the host
+		// grants none.
 		HostID         uint32
+		HostDirect     bool
 		HasHTTP, HasKV bool
 		HasLog         bool
 		LogLevel       int // the lowest slog level the host logger records

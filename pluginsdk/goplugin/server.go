@@ -2,8 +2,10 @@ package goplugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/rpc"
 	"os"
 	"runtime/debug"
@@ -18,14 +20,33 @@ import (
 type connectorServer struct {
 	impl   pluginsdk.Connector
 	broker *plugin.MuxBroker
+	ep     *endpoint // nil: no direct path
 	calls  *calls
 
 	mu   sync.Mutex
 	host *rpc.Client // host services of the latest Configure
 }
 
-func newConnectorServer(impl pluginsdk.Connector, b *plugin.MuxBroker) *connectorServer {
-	return &connectorServer{impl: impl, broker: b, calls: newCalls(context.Background())}
+func newConnectorServer(impl pluginsdk.Connector, b *plugin.MuxBroker, ep *endpoint) *connectorServer {
+	return &connectorServer{impl: impl, broker: b, ep: ep, calls: newCalls(context.Background())}
+}
+
+// Endpoint opens the direct path (see direct.go) and says where it is.
+func (s *connectorServer) Endpoint(args *EndpointArgs, reply *EndpointReply) error {
+	if s.ep == nil {
+		return errors.New("no direct endpoint")
+	}
+	calls := rpc.NewServer()
+	if err := calls.RegisterName("Plugin", s); err != nil {
+		return err
+	}
+	ep, err := s.ep.start(calls)
+	if err != nil {
+		logf("[WARN] direct endpoint unavailable, staying on go-plugin's connection: %v", err)
+		return err
+	}
+	*reply = *ep
+	return nil
 }
 
 // guard recovers a panic of the connector into the reply's error and logs
@@ -63,7 +84,13 @@ func (s *connectorServer) Configure(args *ConfigureArgs, reply *Ack) error {
 	}
 	var host *rpc.Client
 	if args.HostID != 0 {
-		conn, err := s.broker.Dial(args.HostID)
+		var conn net.Conn
+		var err error
+		if args.HostDirect && s.ep != nil {
+			conn, err = s.ep.takeHost(args.HostID)
+		} else {
+			conn, err = s.broker.Dial(args.HostID)
+		}
 		if err != nil {
 			reply.Err = pluginsdk.Retryable("dial host services: %v", err)
 			return nil

@@ -4,7 +4,9 @@
 // entry points the host calls (junction_abi, junction_buffer,
 // junction_handle), turns each request envelope into a call on the connector
 // registered with pluginsdk.Register, and gives that connector a
-// pluginsdk.Context whose HTTP, KV and Log are host functions.
+// pluginsdk.Context whose HTTP, KV and Log are host functions. It also
+// imports junction.yield, which the host's loop checks call so that a guest
+// past its deadline can be stopped (see pluginsdk/RATIONALE.md, item 4).
 //
 // Everything here is compiled only for wasip1; on other targets the package
 // is empty. The envelope layout lives in pluginsdk/wasm/abi, the fast JSON

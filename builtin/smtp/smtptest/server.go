@@ -108,7 +108,10 @@ func NewServer(t testing.TB, o Options) *Server {
 		_ = s.srv.Serve(l)
 	}()
 	t.Cleanup(func() {
+		// Close only closes listeners Serve has registered; closing l as
+		// well ends a Serve that has not got that far yet.
 		_ = s.srv.Close()
+		_ = l.Close()
 		<-done
 	})
 	return s

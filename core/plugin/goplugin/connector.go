@@ -44,9 +44,10 @@ type Connector struct {
 	spec pluginsdk.Spec
 
 	mu     sync.Mutex
-	cur    *instance     // nil while (re)starting
-	ready  chan struct{} // closed when cur is set or the connector closed
-	pc     *pluginsdk.Context
+	cur    *instance          // nil while (re)starting
+	ready  chan struct{}      // closed when cur is set or the connector closed
+	pc     *pluginsdk.Context // the last Context Configure accepted
+	pcGen  int                // counts Configure calls that succeeded
 	closed bool
 
 	lost     chan *instance // a call or the health check saw cur die
@@ -123,6 +124,15 @@ func (c *Connector) PID() int {
 	return c.cur.pid
 }
 
+// Direct reports whether calls to the current process use the direct
+// socket rather than go-plugin's multiplexed connection (see
+// pluginsdk/goplugin); false while restarting.
+func (c *Connector) Direct() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur != nil && c.cur.client.Direct()
+}
+
 // Restarts counts the processes started after the first.
 func (c *Connector) Restarts() int {
 	c.mu.Lock()
@@ -133,17 +143,26 @@ func (c *Connector) Restarts() int {
 // Configure configures the plugin and remembers pc, to configure the
 // processes that replace a crashed one the same way.
 func (c *Connector) Configure(ctx context.Context, pc *pluginsdk.Context) error {
-	inst, err := c.instance(ctx, "configure")
-	if err != nil {
-		return err
+	for {
+		inst, err := c.instance(ctx, "configure")
+		if err != nil {
+			return err
+		}
+		if err := c.result(inst, "configure", inst.client.Configure(ctx, pc)); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.pc = pc
+		c.pcGen++
+		inst.pcGen = c.pcGen
+		// A restart that published its process while this call ran
+		// configured it with the previous Context: configure it too.
+		stale := c.cur != nil && c.cur.pcGen != c.pcGen
+		c.mu.Unlock()
+		if !stale {
+			return nil
+		}
 	}
-	if err := c.result(inst, "configure", inst.client.Configure(ctx, pc)); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.pc = pc
-	c.mu.Unlock()
-	return nil
 }
 
 // Receive forwards an inbound push request to the plugin.

@@ -18,7 +18,17 @@
 // token and the secret key. On Linux the child is also killed if the host
 // dies without closing it (Pdeathsig), so a crashed host leaves no orphans.
 //
-// The RPC runs over a Unix socket in a private temporary directory, so it is
-// not wrapped in go-plugin's AutoMTLS: only the same user can reach it, and
-// that user can read the plugin's memory anyway.
+// The RPC runs over Unix sockets in private (0700) temporary directories,
+// go-plugin's and the direct one (which also wants a random token the host
+// learns over go-plugin's connection), so it is not wrapped in go-plugin's
+// AutoMTLS: only the same user can reach them, and that user can read the
+// plugin's memory anyway.
+//
+// Cost, measured on the 2-core development VM: a call that needs no host
+// service takes ~75 µs (BenchmarkRoundTrip); the example notifier's Perform,
+// which calls back into the host's HTTP service, ~190-250 µs against ~8 µs
+// for the same connector in process (plugins/example-goplugin
+// BenchmarkPerform). That is negligible next to the network call such a
+// connector makes, and it is why connectors that only need isolation are
+// built to Wasm instead.
 package goplugin

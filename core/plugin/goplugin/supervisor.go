@@ -21,6 +21,7 @@ type instance struct {
 	client  *sdkgoplugin.Client
 	pid     int
 	started time.Time
+	pcGen   int // the Configure generation this process was configured with
 }
 
 // kill stops the process (go-plugin asks it to quit, then kills it after a
@@ -178,6 +179,13 @@ func (c *Connector) restart(attempt *int) *instance {
 			inst.kill()
 			return nil
 		}
+		if inst.pcGen != c.pcGen {
+			// Configure succeeded on the old process while this one
+			// started: start over so it gets the newer Context.
+			c.mu.Unlock()
+			inst.kill()
+			continue
+		}
 		c.cur = inst
 		c.restarts++
 		close(c.ready)
@@ -201,16 +209,26 @@ func (c *Connector) startConfigured() (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	pc := c.pc
-	c.mu.Unlock()
-	if pc != nil {
-		if err := inst.client.Configure(ctx, pc); err != nil {
-			inst.kill()
-			return nil, fmt.Errorf("configure: %w", err)
-		}
+	if err := c.reconfigure(ctx, inst); err != nil {
+		inst.kill()
+		return nil, err
 	}
 	return inst, nil
+}
+
+// reconfigure configures inst with the saved Context, if any.
+func (c *Connector) reconfigure(ctx context.Context, inst *instance) error {
+	c.mu.Lock()
+	pc, gen := c.pc, c.pcGen
+	c.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	if err := inst.client.Configure(ctx, pc); err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	inst.pcGen = gen
+	return nil
 }
 
 // shutdown kills the live process, if any, and wakes every caller waiting

@@ -15,6 +15,10 @@
 // encoded *pluginsdk.Error. Cold roles (spec, configure, metadata) carry JSON
 // bodies; hot roles (receive, fetch, perform) are binary, with event payloads
 // as raw bytes passed through untouched.
+//
+// Before compiling a module the host adds a fuel check to every loop that
+// calls the imported junction.yield every few thousand iterations; a module
+// must import it (the guest glue does), or the host refuses it.
 package abi
 
 // Version is the ABI a guest declares through its junction_abi export. It

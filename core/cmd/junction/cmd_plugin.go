@@ -1,0 +1,275 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/plugin/registry"
+)
+
+// newPluginCmd is `junction plugin`: build, install, list, remove, and sign
+// connector plugins.
+func newPluginCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "plugin", Short: "Build, install, list, remove and sign connector plugins"}
+	cmd.AddCommand(newPluginBuildCmd(), newPluginInstallCmd(), newPluginListCmd(), newPluginRemoveCmd(),
+		newPluginSignCmd(), newPluginKeygenCmd())
+	return cmd
+}
+
+// pluginFlags are the flags that locate the registry and its trust
+// settings.
+type pluginFlags struct {
+	configs []string
+	dataDir string
+}
+
+func (f *pluginFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data", "", "data directory (default from Settings, ./data)")
+	cmd.Flags().StringArrayVar(&f.configs, "config", []string{"configs"}, "config file or folder holding Settings (data_dir, trusted_keys, require_signatures)")
+}
+
+// settings reads the Settings document from the --config paths. A missing
+// default folder means defaults; a configuration that does not load is an
+// error when it may hide the Settings (its file has errors, or no Settings
+// was found at all), so a broken file never silently drops
+// require_signatures.
+func (f *pluginFlags) settings(cmd *cobra.Command) (config.Settings, error) {
+	if !cmd.Flags().Changed("config") {
+		if _, err := os.Stat(f.configs[0]); errors.Is(err, os.ErrNotExist) {
+			return config.DefaultSettings(), nil
+		}
+	}
+	b, err := config.Load(f.configs, config.Options{LookupEnv: keepUnsetVars})
+	if err == nil {
+		return b.Settings, nil
+	}
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		return config.Settings{}, fmt.Errorf("read settings: %w", err)
+	}
+	for _, e := range errs {
+		if b.Settings.Pos.Line == 0 || e.Pos.File == b.Settings.Pos.File {
+			return config.Settings{}, fmt.Errorf("read settings: %s (fix it, or point --config at the Settings file)", e)
+		}
+	}
+	return b.Settings, nil
+}
+
+// keepUnsetVars leaves ${VAR} in place when VAR is unset: reading Settings
+// must not fail over a connection's secret that is not set in this shell.
+func keepUnsetVars(k string) (string, bool) {
+	if v, ok := os.LookupEnv(k); ok {
+		return v, true
+	}
+	return "${" + k + "}", true
+}
+
+func (f *pluginFlags) open(cmd *cobra.Command) (*registry.Registry, config.Settings, error) {
+	s, err := f.settings(cmd)
+	if err != nil {
+		return nil, s, err
+	}
+	dir := f.dataDir
+	if dir == "" {
+		dir = s.DataDir
+	}
+	r, err := registry.Open(dir)
+	return r, s, err
+}
+
+func newPluginBuildCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "build DIR",
+		Short: "Build a plugin from source into DIR/dist (artifact and manifest with its sha256)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			m, err := registry.BuildDist(cmd.Context(), args[0], out, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			where := out
+			if where == "" {
+				where = filepath.Join(args[0], registry.DistDir, m.Artifact.File)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "built %s (%s) in %s\n  artifact: %s\n  sha256:   %s\n  manifest: %s\n",
+				m.Ref(), m.Kind, time.Since(start).Round(100*time.Millisecond), where, m.Artifact.SHA256,
+				filepath.Join(filepath.Dir(where), registry.ManifestFile))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "artifact file to write; the manifest goes next to it (default DIR/dist/NAME)")
+	return cmd
+}
+
+func newPluginInstallCmd() *cobra.Command {
+	var f pluginFlags
+	var hosts, secrets []string
+	var kv bool
+	cmd := &cobra.Command{
+		Use:   "install PATH",
+		Short: "Verify (manifest, sha256, signature, capabilities) and install a plugin: a built directory, a .tar.gz of one, or a source directory",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, s, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			o := registry.InstallOptions{RequireSignatures: s.RequireSignatures, Progress: cmd.ErrOrStderr()}
+			for _, k := range s.TrustedKeys {
+				pub, err := registry.ParsePublicKey(k)
+				if err != nil {
+					return err
+				}
+				o.TrustedKeys = append(o.TrustedKeys, pub)
+			}
+			if cmd.Flags().Changed("grant-http") || cmd.Flags().Changed("grant-kv") || cmd.Flags().Changed("grant-secret") {
+				o.Granted = &registry.Capabilities{HTTPHosts: hosts, KV: kv, Secrets: secrets}
+			}
+			p, err := r.Install(cmd.Context(), args[0], o)
+			if err != nil {
+				return err
+			}
+			trust := "unsigned"
+			if p.SignedBy != "" {
+				trust = "signed by " + p.SignedBy
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "installed %s (%s, %s)\n  capabilities: %s\n  in: %s\n", p.Ref(), p.Manifest.Kind, trust, p.Granted, p.Dir)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringArrayVar(&hosts, "grant-http", nil, "grant only these HTTP hosts (repeatable; host, host:port or *.domain); without any --grant-* flag, what the manifest asks is granted")
+	cmd.Flags().BoolVar(&kv, "grant-kv", false, "grant the KV store")
+	cmd.Flags().StringArrayVar(&secrets, "grant-secret", nil, "grant a secret by name (repeatable)")
+	return cmd
+}
+
+func newPluginListCmd() *cobra.Command {
+	var f pluginFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List installed plugins",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, _, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			return printPlugins(cmd.OutOrStdout(), r.List())
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func printPlugins(w io.Writer, ps []*registry.Plugin) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "no plugins installed")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tCAPABILITIES\tINSTALLED AT\tSOURCE")
+	for _, p := range ps {
+		source := "unsigned"
+		switch {
+		case p.Bundled:
+			source = "bundled"
+		case p.SignedBy != "":
+			source = "signed"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Manifest.Name, p.Manifest.Version, p.Manifest.Kind,
+			p.Granted, p.InstalledAt.Local().Format("2006-01-02 15:04:05"), source)
+	}
+	return tw.Flush()
+}
+
+func newPluginRemoveCmd() *cobra.Command {
+	var f pluginFlags
+	cmd := &cobra.Command{
+		Use:   "remove NAME@VERSION",
+		Short: "Remove an installed plugin version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, version, ok := strings.Cut(args[0], "@")
+			if !ok || name == "" || version == "" {
+				return usageError{fmt.Errorf("remove %q: want NAME@VERSION, e.g. example-goplugin@0.1.0", args[0])}
+			}
+			r, _, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			if err := r.Remove(name, version); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s@%s\n", name, version)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func newPluginSignCmd() *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "sign DIR",
+		Short: "Sign a built plugin (DIR holds the manifest and artifact, e.g. plugins/x/dist) with an ed25519 key",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keyFile == "" {
+				return usageError{errors.New("sign: --key FILE is required (create one with junction plugin keygen)")}
+			}
+			priv, err := registry.ReadPrivateKey(keyFile)
+			if err != nil {
+				return err
+			}
+			m, err := registry.Sign(priv, args[0])
+			if err != nil {
+				return err
+			}
+			pub := priv.Public().(ed25519.PublicKey)
+			fmt.Fprintf(cmd.OutOrStdout(), "signed %s with key %s\n", m.Ref(), registry.EncodePublicKey(pub))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "private key file (from junction plugin keygen)")
+	return cmd
+}
+
+func newPluginKeygenCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "keygen --out FILE",
+		Short: "Create an ed25519 signing key; prints the public key for Settings trusted_keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError{errors.New("keygen: --out FILE is required")}
+			}
+			pub, priv, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return err
+			}
+			if err := registry.WritePrivateKey(out, priv); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "private key written to %s (keep it secret)\npublic key, for Settings trusted_keys:\n  %s\n", out, registry.EncodePublicKey(pub))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to write the private key to (created 0600, never overwritten)")
+	return cmd
+}

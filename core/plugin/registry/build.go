@@ -1,0 +1,119 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/junctionhub/junction/core/plugin/build"
+	"github.com/junctionhub/junction/core/plugin/goplugin"
+	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// DistDir is where `junction plugin build DIR` writes by default: DIR/dist,
+// which ignores itself in git (it holds a .gitignore of "*").
+const DistDir = "dist"
+
+// BuildDist builds the plugin source in srcDir (its manifest gives the
+// kind) into out, or srcDir/dist/<name>[.wasm] when out is "", and writes the
+// complete manifest next to the artifact: the connector summary read from
+// the built connector's spec, the artifact's name and sha256, no signature.
+// It fails if the spec's name or version differ from the manifest's.
+func BuildDist(ctx context.Context, srcDir, out string, progress io.Writer) (*Manifest, error) {
+	m, err := ReadManifest(srcDir)
+	if err != nil {
+		return nil, err
+	}
+	src, err := filepath.Abs(srcDir)
+	if err != nil {
+		return nil, err
+	}
+	if out == "" {
+		dist := filepath.Join(src, DistDir)
+		if err := os.MkdirAll(dist, 0o755); err != nil {
+			return nil, fmt.Errorf("build plugin %s: %w", m.Ref(), err)
+		}
+		if err := os.WriteFile(filepath.Join(dist, ".gitignore"), []byte("*\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("build plugin %s: %w", m.Ref(), err)
+		}
+		out = filepath.Join(dist, artifactName(m))
+	}
+	if out, err = filepath.Abs(out); err != nil {
+		return nil, err
+	}
+	outDir := filepath.Dir(out)
+	if outDir == src {
+		return nil, fmt.Errorf("build plugin %s: write the artifact outside the source directory (its %s would be overwritten); the default is %s", m.Ref(), ManifestFile, filepath.Join(srcDir, DistDir))
+	}
+	if err := build.Build(ctx, build.Options{Dir: src, Out: out, Target: string(m.Kind), Progress: progress}); err != nil {
+		return nil, err
+	}
+	spec, err := readSpec(ctx, m.Kind, out)
+	if err != nil {
+		return nil, fmt.Errorf("build plugin %s: read the built connector's spec: %w", m.Ref(), err)
+	}
+	if spec.Name != m.Name || spec.Version != m.Version {
+		return nil, fmt.Errorf("build plugin %s: the manifest says %s but the connector's spec says %s@%s; make them agree", m.Ref(), m.Ref(), spec.Name, spec.Version)
+	}
+	m.Connector = summarize(spec)
+	if m.Description == "" {
+		m.Description = spec.Description
+	}
+	sum, err := fileSHA256(out)
+	if err != nil {
+		return nil, err
+	}
+	m.Artifact = Artifact{File: filepath.Base(out), SHA256: sum}
+	m.Signature = ""
+	if err := WriteManifest(outDir, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readSpec loads the built artifact the way the host will and asks for its
+// spec: proof that it starts and speaks this host's ABI.
+func readSpec(ctx context.Context, kind Kind, path string) (pluginsdk.Spec, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	switch kind {
+	case KindGoPlugin:
+		c, err := goplugin.Start(ctx, goplugin.Options{Path: path})
+		if err != nil {
+			return pluginsdk.Spec{}, err
+		}
+		defer c.Close()
+		return c.Spec(), nil
+	case KindWasm:
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return pluginsdk.Spec{}, err
+		}
+		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{})
+		if err != nil {
+			return pluginsdk.Spec{}, err
+		}
+		defer rt.Close(context.Background())
+		mod, err := rt.Compile(ctx, b)
+		if err != nil {
+			return pluginsdk.Spec{}, err
+		}
+		return mod.Spec(), nil
+	}
+	return pluginsdk.Spec{}, fmt.Errorf("unknown kind %q", kind)
+}
+
+func summarize(s pluginsdk.Spec) ConnectorSummary {
+	c := ConnectorSummary{Direction: string(s.Direction), Roles: append([]string(nil), s.Roles...)}
+	for _, a := range s.Actions {
+		c.Actions = append(c.Actions, a.Name)
+	}
+	for _, e := range s.Entities {
+		c.Entities = append(c.Entities, e.Name)
+	}
+	return c
+}
