@@ -31,7 +31,7 @@ const (
 	surveyLink = "https://surveys.example.com/jfe/form/SV_demo"
 )
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), "", store.Options{
 		InMemory: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SecretKey: make([]byte, store.SecretKeySize),
@@ -67,7 +67,7 @@ type hubOptions struct {
 	extra func(h *hub) []*config.Connection
 }
 
-func newHub(t *testing.T, o hubOptions) *hub {
+func newHub(t testing.TB, o hubOptions) *hub {
 	t.Helper()
 	if o.smtp.Username == "" {
 		o.smtp.Username, o.smtp.Password = "surveys", "s3cret"
@@ -116,7 +116,7 @@ func (h *hub) smtpConn(name, password string) *config.Connection {
 	}
 }
 
-func build(t *testing.T, env *task.Env, id string) task.Executor {
+func build(t testing.TB, env *task.Env, id string) task.Executor {
 	t.Helper()
 	d, ok := task.Lookup(id)
 	if !ok {
@@ -132,11 +132,16 @@ func build(t *testing.T, env *task.Env, id string) task.Executor {
 // run executes a task with the given `with:` (JSON) and idempotency key.
 func (h *hub) run(t *testing.T, ex task.Executor, key, with string, mods ...func(*task.Call)) (json.RawMessage, error) {
 	t.Helper()
-	c := &task.Call{RunID: strings.Split(key, "/")[0], Workflow: "wf", Task: "invite", Input: json.RawMessage(with), IdempotencyKey: key, Attempt: 1}
+	c := callFor(key, with)
 	for _, m := range mods {
 		m(c)
 	}
 	return ex.Execute(context.Background(), c)
+}
+
+// callFor is the first attempt of a task of run <key before "/">.
+func callFor(key, with string) *task.Call {
+	return &task.Call{RunID: strings.Split(key, "/")[0], Workflow: "wf", Task: "invite", Input: json.RawMessage(with), IdempotencyKey: key, Attempt: 1}
 }
 
 func (h *hub) distributeOK(t *testing.T, key, with string) DistributeOutput {

@@ -60,6 +60,9 @@ type Connections interface {
 	All() []*connector.Conn
 }
 
+// The hub's manager is what the hub puts in Services["connections"].
+var _ Connections = (*connector.Manager)(nil)
+
 func init() {
 	task.Register(task.Def{
 		ID:          "survey.distribute",

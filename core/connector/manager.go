@@ -21,17 +21,37 @@ import (
 
 // Opener creates the (unconfigured) connector for a connection's
 // `connector:` value. The hub supplies one that knows builtins and installed
-// plugins; closing the returned io.Closer (which may be nil) releases it.
-type Opener func(ctx context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error)
+// plugins.
+type Opener func(ctx context.Context, c *config.Connection) (Opened, error)
+
+// Opened is a connector ready to be configured.
+type Opened struct {
+	Connector pluginsdk.Connector
+	// Closer, when set, releases the connector (a plugin process, a pool).
+	Closer io.Closer
+	// Grants, when set, confine the connector to what its plugin was granted
+	// at install; builtins (nil Grants) are trusted code.
+	Grants *Grants
+}
+
+// Grants are the host services a plugin may use.
+type Grants struct {
+	Plugin string // name@version, for error messages
+	// HTTPHosts the plugin may reach. The connection's network.allow_hosts,
+	// when set, is the operator's explicit list for that connection and is
+	// used instead; with neither, the plugin gets no outbound HTTP.
+	HTTPHosts []string
+	KV        bool
+}
 
 // OpenBuiltin opens builtin connectors only.
-func OpenBuiltin(_ context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
+func OpenBuiltin(_ context.Context, c *config.Connection) (Opened, error) {
 	b, ok := LookupBuiltin(c.Connector)
 	if !ok {
-		return nil, nil, fmt.Errorf("connector %q is not a builtin", c.Connector)
+		return Opened{}, fmt.Errorf("connector %q is not a builtin", c.Connector)
 	}
 	impl := b.New()
-	return impl, closerOf(impl), nil
+	return Opened{Connector: impl, Closer: closerOf(impl)}, nil
 }
 
 // closerOf returns impl as an io.Closer when it holds resources (an SSH
@@ -117,19 +137,34 @@ func NewManager(ctx context.Context, o ManagerOptions) (*Manager, error) {
 }
 
 func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connection) (*Conn, error) {
-	impl, closer, err := o.Open(ctx, cc)
+	opened, err := o.Open(ctx, cc)
 	if err != nil {
 		return nil, err
 	}
+	impl, closer := opened.Connector, opened.Closer
 	cfg, err := json.Marshal(cc.Config)
 	if err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	log := o.Logger.With("connection", cc.Name)
+	allow := cc.Network.AllowHosts
+	if g := opened.Grants; g != nil && len(allow) == 0 {
+		allow = g.HTTPHosts
+	}
 	client := host.NewHTTPClient(host.HTTPOptions{
-		AllowHosts: cc.Network.AllowHosts, AllowPrivate: cc.Network.AllowPrivate,
+		AllowHosts: allow, AllowPrivate: cc.Network.AllowPrivate,
 		Logger: log, Connection: cc.Name,
 	})
+	var httpc pluginsdk.HTTPClient = client
+	var kv pluginsdk.KV = host.NewKV(o.Store.KV(), cc.Name)
+	if g := opened.Grants; g != nil {
+		if len(allow) == 0 {
+			httpc = denied{fmt.Sprintf("plugin %s was not granted outbound HTTP (capabilities.http_hosts), and connection %s sets no network.allow_hosts", g.Plugin, cc.Name)}
+		}
+		if !g.KV {
+			kv = denied{fmt.Sprintf("plugin %s was not granted the KV store (capabilities.kv)", g.Plugin)}
+		}
+	}
 	pctx := &pluginsdk.Context{
 		Connection: cc.Name,
 		Config:     cfg,
@@ -139,8 +174,8 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 			TokenURL: cc.Auth.TokenURL, ClientID: cc.Auth.ClientID, ClientSecret: cc.Auth.ClientSecret, Scopes: cc.Auth.Scopes,
 		},
 		BaseURL: o.BaseURL,
-		HTTP:    client,
-		KV:      host.NewKV(o.Store.KV(), cc.Name),
+		HTTP:    httpc,
+		KV:      kv,
 		Log:     log,
 	}
 	if o.AuthOverride != nil {
@@ -304,4 +339,23 @@ func actionNames(s pluginsdk.Spec) string {
 		names[i] = a.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// denied refuses a host service a plugin was not granted.
+type denied struct{ why string }
+
+func (d denied) Do(context.Context, *pluginsdk.HTTPRequest) (*pluginsdk.HTTPResponse, error) {
+	return nil, &pluginsdk.Error{Code: "egress_denied", Message: d.why}
+}
+
+func (d denied) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, &pluginsdk.Error{Code: "kv_denied", Message: d.why}
+}
+
+func (d denied) Set(context.Context, string, []byte, time.Duration) error {
+	return &pluginsdk.Error{Code: "kv_denied", Message: d.why}
+}
+
+func (d denied) Delete(context.Context, string) error {
+	return &pluginsdk.Error{Code: "kv_denied", Message: d.why}
 }

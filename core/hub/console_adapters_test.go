@@ -256,13 +256,13 @@ func TestConsoleOps(t *testing.T) {
 			{Name: "crm", Connector: "fakepull", Auth: config.Auth{Type: "api_key", Secret: "yaml-secret"}},
 			{Name: "hooks", Connector: "fakepush"},
 		},
-		Open: func(_ context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
+		Open: func(_ context.Context, c *config.Connection) (connector.Opened, error) {
 			p := &pullSource{roles: []string{pluginsdk.RoleReceive}}
 			if c.Connector == "fakepull" {
 				p = &pullSource{roles: fetchRoles, gate: gate}
 				opened = append(opened, p)
 			}
-			return p, nil, nil
+			return connector.Opened{Connector: p}, nil
 		},
 		Store: st, Logger: quietLog,
 		AuthOverride: func(ctx context.Context, c *config.Connection, spec pluginsdk.Spec, yaml pluginsdk.Auth) (pluginsdk.Auth, error) {

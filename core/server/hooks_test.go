@@ -53,11 +53,11 @@ func newTestServer(t *testing.T, recvErr error) (*Server, *store.Badger) {
 	conns := []*config.Connection{{Name: "echo", Connector: "echo"}, {Name: "quiet", Connector: "silent"}}
 	m, err := connector.NewManager(ctx, connector.ManagerOptions{
 		Connections: conns, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Open: func(_ context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
+		Open: func(_ context.Context, c *config.Connection) (connector.Opened, error) {
 			if c.Connector == "silent" {
-				return silent{}, nil, nil
+				return connector.Opened{Connector: silent{}}, nil
 			}
-			return &echoConnector{recvErr: recvErr}, nil, nil
+			return connector.Opened{Connector: &echoConnector{recvErr: recvErr}}, nil
 		},
 	})
 	if err != nil {

@@ -65,7 +65,8 @@ func (e *endpoint) start(calls *rpc.Server) (*EndpointReply, error) {
 		if _, e.err = rand.Read(e.token); e.err != nil {
 			return
 		}
-		if e.dir, e.err = os.MkdirTemp("", "junction-plugin-"); e.err != nil {
+		// A short name: Unix socket paths are limited to ~104 bytes.
+		if e.dir, e.err = os.MkdirTemp("", "jd-"); e.err != nil {
 			return
 		}
 		if e.ln, e.err = net.Listen("unix", filepath.Join(e.dir, "s")); e.err != nil {

@@ -20,7 +20,7 @@
 // answers health pings and stops it; the connector itself is dispensed over
 // go-plugin's multiplexed connection and then, when the plugin can listen,
 // moved to a direct Unix socket (direct.go), which cuts a call from ~130 µs
-// to ~75 µs on the 2-core development VM. Every call carries a [CallHeader]
+// to ~85 µs on the 2-core development VM. Every call carries a [CallHeader]
 // with an ID and the caller's deadline, so the callee runs under the same
 // deadline, and a caller that gives up sends Cancel(ID) so the callee's
 // context is cancelled too. Errors never travel as net/rpc error strings: a

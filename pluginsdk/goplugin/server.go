@@ -107,20 +107,25 @@ func (s *connectorServer) Configure(args *ConfigureArgs, reply *Ack) error {
 			pc.Log = newRemoteLogger(host, args.LogLevel)
 		}
 	}
-	// The previous Configure's host services are no longer reachable
-	// through the connector once it holds the new Context.
+	// A connector that accepts the new Context stops using the previous
+	// one's host services; one that refuses it keeps the previous Context,
+	// whose services must then stay open.
+	accepted := false
 	defer func() {
 		s.mu.Lock()
-		old := s.host
-		s.host = host
+		unused := host
+		if accepted {
+			unused, s.host = s.host, host
+		}
 		s.mu.Unlock()
-		if old != nil {
-			if err := old.Close(); err != nil {
-				log.Printf("[DEBUG] close previous host services: %v", err)
+		if unused != nil {
+			if err := unused.Close(); err != nil {
+				log.Printf("[DEBUG] close unused host services: %v", err)
 			}
 		}
 	}()
 	reply.Err = pluginsdk.AsError(s.impl.Configure(ctx, pc))
+	accepted = reply.Err == nil
 	return nil
 }
 

@@ -19,6 +19,9 @@ import (
 	_ "github.com/junctionhub/junction/builtin/directory"
 	_ "github.com/junctionhub/junction/builtin/s3"
 	_ "github.com/junctionhub/junction/builtin/sftp"
+	_ "github.com/junctionhub/junction/builtin/smtp"
+	_ "github.com/junctionhub/junction/builtin/survey"
+	_ "github.com/junctionhub/junction/builtin/twilio"
 	_ "github.com/junctionhub/junction/builtin/webhook"
 )
 
@@ -63,6 +66,7 @@ func newRootCmd() *cobra.Command {
 		newConnectionCmd(),
 		newReplayCmd(),
 		newContactsCmd(),
+		newPluginCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -14,12 +14,13 @@ import (
 
 func newValidateCmd() *cobra.Command {
 	var dataDir string
+	var pluginDirs []string
 	cmd := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check config files; errors are printed as file:line:col: message",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			checker := hub.StaticChecker(dataDir)
+			checker := hub.StaticChecker(dataDir, pluginDirs)
 			b, err := config.Load(paths, config.Options{LookupEnv: lenientEnv, Check: checker})
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
@@ -37,6 +38,7 @@ func newValidateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "./data", "data directory, to know the installed plugins")
+	cmd.Flags().StringArrayVar(&pluginDirs, "plugin-dir", []string{"plugins"}, "folder of bundled plugin sources (repeatable)")
 	return cmd
 }
 

@@ -25,10 +25,10 @@
 // plugin's memory anyway.
 //
 // Cost, measured on the 2-core development VM: a call that needs no host
-// service takes ~75 µs (BenchmarkRoundTrip); the example notifier's Perform,
-// which calls back into the host's HTTP service, ~190-250 µs against ~8 µs
-// for the same connector in process (plugins/example-goplugin
-// BenchmarkPerform). That is negligible next to the network call such a
-// connector makes, and it is why connectors that only need isolation are
-// built to Wasm instead.
+// service takes ~85 µs (BenchmarkRoundTrip; ~130 µs before calls moved to
+// the direct socket); the example notifier's Perform, which calls back into
+// the host's HTTP service, ~180-230 µs (~300 µs before) against ~8 µs for
+// the same connector in process (plugins/example-goplugin BenchmarkPerform).
+// That is small next to the network call such a connector makes; connectors
+// that need isolation but no native code are better built to Wasm.
 package goplugin

@@ -21,7 +21,8 @@ type instance struct {
 	client  *sdkgoplugin.Client
 	pid     int
 	started time.Time
-	pcGen   int // the Configure generation this process was configured with
+	pcGen   int    // the Configure generation this process was configured with
+	tmp     string // the process's TMPDIR, removed once it is reaped
 }
 
 // kill stops the process (go-plugin asks it to quit, then kills it after a
@@ -31,6 +32,7 @@ func (i *instance) kill() {
 	i.proc.Kill()
 	_ = i.client.Close() // the session is gone: nothing left to report
 	i.client.Wait()
+	_ = os.RemoveAll(i.tmp)
 }
 
 // childEnv is what a plugin process sees of the environment: enough to run
@@ -54,8 +56,15 @@ func (c *Connector) launch(ctx context.Context) (*instance, error) {
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
+	// A private TMPDIR holds the process's sockets and whatever temporary
+	// files it leaves, and goes when it is reaped, even after a crash. The
+	// name is short because Unix socket paths are limited to ~104 bytes.
+	tmp, err := os.MkdirTemp("", "jgp-")
+	if err != nil {
+		return nil, fmt.Errorf("plugin temporary directory: %w", err)
+	}
 	cmd := exec.Command(c.opts.Path)
-	cmd.Env = childEnv(c.opts.Env)
+	cmd.Env = append(childEnv(c.opts.Env), "TMPDIR="+tmp)
 	dieWithParent(cmd)
 	proc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdkgoplugin.Handshake,
@@ -66,23 +75,25 @@ func (c *Connector) launch(ctx context.Context) (*instance, error) {
 		StartTimeout:     timeout,
 		SkipHostEnv:      true,
 	})
+	fail := func(err error) (*instance, error) {
+		proc.Kill()
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
 	rpc, err := proc.Client()
 	if err != nil {
-		proc.Kill()
-		return nil, err
+		return fail(err)
 	}
 	raw, err := rpc.Dispense(sdkgoplugin.PluginName)
 	if err != nil {
-		proc.Kill()
-		return nil, fmt.Errorf("dispense connector: %w", err)
+		return fail(fmt.Errorf("dispense connector: %w", err))
 	}
 	client, ok := raw.(*sdkgoplugin.Client)
 	if !ok {
-		proc.Kill()
-		return nil, fmt.Errorf("dispense connector: got %T", raw)
+		return fail(fmt.Errorf("dispense connector: got %T", raw))
 	}
 	pid, _ := strconv.Atoi(proc.ID())
-	return &instance{proc: proc, rpc: rpc, client: client, pid: pid, started: time.Now()}, nil
+	return &instance{proc: proc, rpc: rpc, client: client, pid: pid, started: time.Now(), tmp: tmp}, nil
 }
 
 // supervise owns the process: it pings it, replaces it when it dies, and
@@ -102,11 +113,11 @@ func (c *Connector) supervise(inst *instance) {
 				continue // a late report about a process already replaced
 			}
 		case <-tick.C:
-			if err := c.check(inst); err == nil {
+			err := c.check(inst)
+			if err == nil {
 				continue
-			} else {
-				c.log.Warn("plugin process failed its health check", "pid", inst.pid, "error", err)
 			}
+			c.log.Warn("plugin process failed its health check", "pid", inst.pid, "error", err)
 			c.mu.Lock()
 			if c.cur == inst {
 				c.cur = nil

@@ -162,8 +162,8 @@ func fixtureOn(t testing.TB, dir string, st *store.Badger, b *config.Bundle, mod
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	conns, err := connector.NewManager(context.Background(), connector.ManagerOptions{
 		Connections: b.Connections, Store: st, Logger: log,
-		Open: func(_ context.Context, c *config.Connection) (pluginsdk.Connector, io.Closer, error) {
-			return &testConnector{kind: c.Connector}, nil, nil
+		Open: func(_ context.Context, c *config.Connection) (connector.Opened, error) {
+			return connector.Opened{Connector: &testConnector{kind: c.Connector}}, nil
 		},
 	})
 	if err != nil {

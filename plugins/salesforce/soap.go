@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+)
+
+// Namespaces of a Salesforce outbound message.
+const (
+	nsSOAP11   = "http://schemas.xmlsoap.org/soap/envelope/"
+	nsSOAP12   = "http://www.w3.org/2003/05/soap-envelope"
+	nsOutbound = "http://soap.sforce.com/2005/09/outbound"
+	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
+)
+
+// Limits of one outbound message. Salesforce sends 1 to 100 notifications
+// per message; more is not Salesforce, and refusing it bounds the work one
+// request can cause.
+const (
+	maxNotifications = 100
+	// maxFieldDepth bounds nested field elements (Salesforce sends flat
+	// fields; nesting is accepted for forward compatibility, not without
+	// end).
+	maxFieldDepth = 4
+)
+
+// message is a parsed outbound message.
+type message struct {
+	OrganizationID string
+	ActionID       string // "" when absent
+	Notifications  []notification
+}
+
+// notification is one Notification element.
+type notification struct {
+	ID     string
+	Object string // the sObject's type without its prefix: "Case"
+	// Fields is the sObject's fields as a JSON object, in document order:
+	// values are the strings sent, null for xsi:nil.
+	Fields []byte
+	// Time is the record's LastModifiedDate (else SystemModstamp) when the
+	// outbound message includes one; zero otherwise.
+	Time time.Time
+}
+
+// malformedError is a message that is not a well-formed Salesforce outbound
+// message: the sender's fault, answered with a SOAP Client fault.
+type malformedError struct{ msg string }
+
+func (e *malformedError) Error() string { return e.msg }
+
+func malformed(format string, args ...any) error {
+	return &malformedError{msg: fmt.Sprintf(format, args...)}
+}
+
+// parseMessage parses a SOAP outbound message. It uses encoding/xml, which
+// neither fetches external entities nor expands entities a DOCTYPE declares
+// (an undefined entity is a syntax error in strict mode), so a hostile body
+// can cost only time and memory proportional to its size.
+func parseMessage(body []byte) (*message, error) {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	p := &parser{d: d}
+	env, err := p.root()
+	if err != nil {
+		return nil, err
+	}
+	if env.Name.Space != nsSOAP11 && env.Name.Space != nsSOAP12 || env.Name.Local != "Envelope" {
+		return nil, malformed("the document is %s, not a SOAP Envelope", describe(env.Name))
+	}
+	var msg *message
+	err = p.children(env, func(el xml.StartElement) error {
+		if el.Name.Local != "Body" || el.Name.Space != env.Name.Space {
+			return p.d.Skip() // a SOAP Header, which Salesforce does not send
+		}
+		if msg != nil {
+			return malformed("the Envelope has more than one Body")
+		}
+		var err error
+		msg, err = p.body(el)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if msg == nil {
+		return nil, malformed("the SOAP Envelope has no Body")
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+type parser struct {
+	d *xml.Decoder
+}
+
+// token returns the next token, turning a syntax error into a malformed one.
+func (p *parser) token() (xml.Token, error) {
+	tok, err := p.d.Token()
+	if err == io.EOF {
+		return nil, malformed("the XML ends before the Envelope is closed")
+	}
+	if err != nil {
+		return nil, xmlError(err)
+	}
+	return tok, nil
+}
+
+func xmlError(err error) error {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return malformed("XML syntax error on line %d: %s", se.Line, se.Msg)
+	}
+	return malformed("XML: %v", err)
+}
+
+// root skips the prolog (declaration, comments, DOCTYPE) and returns the
+// document element.
+func (p *parser) root() (xml.StartElement, error) {
+	for {
+		tok, err := p.d.Token()
+		if err == io.EOF {
+			return xml.StartElement{}, malformed("the body holds no XML element")
+		}
+		if err != nil {
+			return xml.StartElement{}, xmlError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return t, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return xml.StartElement{}, malformed("text before the document element: the body is not XML")
+			}
+		}
+	}
+}
+
+// end checks that nothing but comments and white space follows the
+// document element.
+func (p *parser) end() error {
+	for {
+		tok, err := p.d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return xmlError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			return malformed("a second document element %s after the Envelope", describe(t.Name))
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return malformed("text after the Envelope")
+			}
+		}
+	}
+}
+
+// children calls fn for each child element of parent, until parent's end
+// tag. fn must consume the child up to and including its end tag. Text
+// between child elements must be white space.
+func (p *parser) children(parent xml.StartElement, fn func(xml.StartElement) error) error {
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := fn(t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil // the decoder has checked it matches parent
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return malformed("unexpected text %q in %s", clip(string(t)), parent.Name.Local)
+			}
+		}
+	}
+}
+
+// text reads the text content of el up to its end tag; a child element is
+// an error.
+func (p *parser) text(el xml.StartElement) (string, error) {
+	var sb strings.Builder
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			sb.Write(t)
+		case xml.StartElement:
+			return "", malformed("%s holds an element %s where text was expected", el.Name.Local, t.Name.Local)
+		case xml.EndElement:
+			return sb.String(), nil
+		}
+	}
+}
+
+func (p *parser) body(el xml.StartElement) (*message, error) {
+	var msg *message
+	err := p.children(el, func(c xml.StartElement) error {
+		if c.Name.Local != "notifications" || c.Name.Space != nsOutbound {
+			return malformed("the SOAP Body holds %s, not a Salesforce outbound message (notifications in %s)", describe(c.Name), nsOutbound)
+		}
+		if msg != nil {
+			return malformed("the SOAP Body holds more than one notifications element")
+		}
+		var err error
+		msg, err = p.notifications(c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if msg == nil {
+		return nil, malformed("the SOAP Body is empty: no notifications element")
+	}
+	return msg, nil
+}
+
+func (p *parser) notifications(el xml.StartElement) (*message, error) {
+	msg := &message{}
+	seenOrg := false
+	err := p.children(el, func(c xml.StartElement) error {
+		var err error
+		switch c.Name.Local {
+		case "OrganizationId":
+			seenOrg = true
+			msg.OrganizationID, err = p.text(c)
+			msg.OrganizationID = strings.TrimSpace(msg.OrganizationID)
+		case "ActionId":
+			msg.ActionID, err = p.text(c)
+			msg.ActionID = strings.TrimSpace(msg.ActionID)
+		case "Notification":
+			if len(msg.Notifications) == maxNotifications {
+				return malformed("more than %d notifications in one message", maxNotifications)
+			}
+			var n notification
+			n, err = p.notification(c, len(msg.Notifications)+1)
+			msg.Notifications = append(msg.Notifications, n)
+		default:
+			// SessionId (a live session token: deliberately not kept),
+			// EnterpriseUrl, PartnerUrl and anything later API versions add.
+			err = p.d.Skip()
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !seenOrg || msg.OrganizationID == "":
+		return nil, malformed("the message has no OrganizationId")
+	case len(msg.Notifications) == 0:
+		return nil, malformed("the message has no Notification")
+	}
+	return msg, nil
+}
+
+// notification parses the i-th (from 1) Notification element.
+func (p *parser) notification(el xml.StartElement, i int) (notification, error) {
+	var n notification
+	seenObject := false
+	err := p.children(el, func(c xml.StartElement) error {
+		var err error
+		switch c.Name.Local {
+		case "Id":
+			n.ID, err = p.text(c)
+			n.ID = strings.TrimSpace(n.ID)
+		case "sObject":
+			if seenObject {
+				return malformed("notification %d has more than one sObject", i)
+			}
+			seenObject = true
+			if n.Object, err = objectType(c, i); err != nil {
+				return err
+			}
+			n.Fields, n.Time, err = p.sObject(c, i)
+		default:
+			err = p.d.Skip()
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return n, err
+	case n.ID == "":
+		return n, malformed("notification %d has no Id", i)
+	case !seenObject:
+		return n, malformed("notification %d (%s) has no sObject", i, n.ID)
+	}
+	return n, nil
+}
+
+// objectType reads the sObject's xsi:type ("sf:Case") without its prefix.
+func objectType(el xml.StartElement, i int) (string, error) {
+	for _, a := range el.Attr {
+		if a.Name.Local == "type" && (a.Name.Space == nsXSI || a.Name.Space == "xsi") {
+			t := strings.TrimSpace(a.Value)
+			if k := strings.LastIndexByte(t, ':'); k >= 0 {
+				t = t[k+1:]
+			}
+			if !isName(t) {
+				return "", malformed("notification %d: sObject xsi:type %q is not an object name", i, clip(a.Value))
+			}
+			return t, nil
+		}
+	}
+	return "", malformed("notification %d: sObject has no xsi:type naming its object (sf:Case, sf:Lead...)", i)
+}
+
+// isName reports whether s is an API name: letters, digits and underscores
+// (custom objects end in __c), starting with a letter.
+func isName(s string) bool {
+	if s == "" || len(s) > 80 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// sObject reads the fields of an sObject into a JSON object.
+func (p *parser) sObject(el xml.StartElement, i int) ([]byte, time.Time, error) {
+	var modified, modstamp string
+	obj, err := p.members(el, nil, 0, func(name, value string) {
+		switch name {
+		case "LastModifiedDate":
+			modified = value
+		case "SystemModstamp":
+			modstamp = value
+		}
+	})
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("notification %d: %w", i, err)
+	}
+	var at time.Time
+	for _, v := range []string{modified, modstamp} {
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v)); err == nil {
+			at = t
+			break
+		}
+	}
+	return obj, at, nil
+}
+
+// members reads the child elements of el as the members of a JSON object:
+// text, null for xsi:nil, or a nested object. first, when not nil, is a
+// child whose start tag has already been read. seen is told every text
+// member.
+func (p *parser) members(el xml.StartElement, first *xml.StartElement, depth int, seen func(name, value string)) ([]byte, error) {
+	o := fields.NewObject(make([]byte, 0, 512))
+	var names []string
+	add := func(c xml.StartElement) error {
+		name := c.Name.Local
+		for _, n := range names {
+			if n == name {
+				return malformed("field %s appears twice in %s", name, el.Name.Local)
+			}
+		}
+		names = append(names, name)
+		if isNil(c) {
+			o.Null(name)
+			return p.d.Skip()
+		}
+		raw, text, err := p.value(c, depth+1)
+		switch {
+		case err != nil:
+			return err
+		case raw != nil:
+			o.Raw(name, raw)
+		default:
+			o.String(name, text)
+			if seen != nil {
+				seen(name, text)
+			}
+		}
+		return nil
+	}
+	if first != nil {
+		if err := add(*first); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.children(el, add); err != nil {
+		return nil, err
+	}
+	return o.Bytes(), nil
+}
+
+// value reads a field: its text, or, when it holds elements, a nested JSON
+// object (raw non-nil).
+func (p *parser) value(el xml.StartElement, depth int) (raw []byte, text string, err error) {
+	var sb strings.Builder
+	for {
+		tok, err := p.token()
+		if err != nil {
+			return nil, "", err
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			sb.Write(t)
+		case xml.EndElement:
+			return nil, sb.String(), nil
+		case xml.StartElement:
+			if strings.TrimSpace(sb.String()) != "" {
+				return nil, "", malformed("field %s mixes text and elements", el.Name.Local)
+			}
+			if depth >= maxFieldDepth {
+				return nil, "", malformed("field %s nests elements deeper than %d levels", el.Name.Local, maxFieldDepth)
+			}
+			raw, err := p.members(el, &t, depth, nil)
+			return raw, "", err
+		}
+	}
+}
+
+// isNil reports xsi:nil="true" (or "1").
+func isNil(el xml.StartElement) bool {
+	for _, a := range el.Attr {
+		if a.Name.Local == "nil" && (a.Name.Space == nsXSI || a.Name.Space == "xsi") {
+			v := strings.TrimSpace(a.Value)
+			return v == "true" || v == "1"
+		}
+	}
+	return false
+}
+
+func describe(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return "{" + n.Space + "}" + n.Local
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
