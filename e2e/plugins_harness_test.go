@@ -18,20 +18,24 @@ var (
 // builtPlugin builds plugins/<folder> once per test binary with
 // `junction plugin build` and returns the folder holding the manifest and
 // the artifact.
-func builtPlugin(t *testing.T, folder string) string {
+func builtPlugin(t *testing.T, folder, target string) string {
 	t.Helper()
 	pluginMu.Lock()
 	defer pluginMu.Unlock()
-	if dir, ok := pluginBuilds[folder]; ok {
+	key := folder + "/" + target
+	if dir, ok := pluginBuilds[key]; ok {
 		return dir
 	}
-	out := filepath.Join(binDir(t), "dist-"+folder)
+	out := filepath.Join(binDir(t), "dist-"+folder+"-"+target)
 	// --out names the artifact; the manifest is written beside it.
-	cmd := exec.Command(junctionBinary(t), "plugin", "build", filepath.Join("..", "plugins", folder), "--out", filepath.Join(out, folder))
-	if b, err := cmd.CombinedOutput(); err != nil {
+	args := []string{"plugin", "build", filepath.Join("..", "plugins", folder), "--out", filepath.Join(out, folder)}
+	if target != "" {
+		args = append(args, "--target", target)
+	}
+	if b, err := exec.Command(junctionBinary(t), args...).CombinedOutput(); err != nil {
 		t.Fatalf("junction plugin build %s: %v\n%s", folder, err, b)
 	}
-	pluginBuilds[folder] = out
+	pluginBuilds[key] = out
 	return out
 }
 
@@ -39,7 +43,14 @@ func builtPlugin(t *testing.T, folder string) string {
 // as `junction plugin install` does for an operator.
 func installPlugin(t *testing.T, dataDir, folder string) {
 	t.Helper()
-	dist := builtPlugin(t, folder)
+	installPluginAs(t, dataDir, folder, "")
+}
+
+// installPluginAs installs plugins/<folder> built for target ("wasm",
+// "goplugin", or "" for its manifest's kind).
+func installPluginAs(t *testing.T, dataDir, folder, target string) {
+	t.Helper()
+	dist := builtPlugin(t, folder, target)
 	cmd := exec.Command(junctionBinary(t), "plugin", "install", dist, "--data", dataDir, "--config", t.TempDir())
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("junction plugin install %s: %v\n%s", folder, err, b)

@@ -134,6 +134,26 @@ func TestPluginsCompleteARun(t *testing.T) {
 	if notify.Attempts < 2 {
 		t.Errorf("notify attempts = %d, want a failed attempt (plugin killed) then a retry", notify.Attempts)
 	}
+	// The plugins API lists both, with the connections using them.
+	var pl struct {
+		Plugins []struct {
+			Manifest struct {
+				Name string `json:"name"`
+				Kind string `json:"kind"`
+			} `json:"manifest"`
+			UsedBy []string `json:"usedBy"`
+		} `json:"plugins"`
+	}
+	if code := h.api("GET", "/plugins", nil, &pl); code != 200 || len(pl.Plugins) != 2 {
+		t.Fatalf("GET /plugins: %d %+v", code, pl)
+	}
+	for _, p := range pl.Plugins {
+		want := map[string]string{"hello": "wasm hello-in,hello-out", "example-goplugin": "goplugin chat"}[p.Manifest.Name]
+		if got := p.Manifest.Kind + " " + strings.Join(p.UsedBy, ","); got != want {
+			t.Errorf("plugin %s: %q, want %q", p.Manifest.Name, got, want)
+		}
+	}
+
 	// The hub survived and the plugin was restarted: a third event completes.
 	postHello(t, h, strings.Replace(track, "ada@", "cy@", 1))
 	waitFor(t, 30*time.Second, "a run after the restart", func() bool {
@@ -142,4 +162,51 @@ func TestPluginsCompleteARun(t *testing.T) {
 	var buf bytes.Buffer
 	json.NewEncoder(&buf).Encode(notify)
 	t.Logf("interrupted task: %s", buf.String())
+}
+
+// TestOneConnectorBothForms builds one connector source as a go-plugin
+// executable and as a Wasm module; the same workflow completes a run with
+// each.
+func TestOneConnectorBothForms(t *testing.T) {
+	for _, target := range []string{"goplugin", "wasm"} {
+		t.Run(target, func(t *testing.T) {
+			sink, sinkHost := startChatSink(t)
+			data := t.TempDir()
+			installPluginAs(t, data, "example-goplugin", target)
+			h := startHub(t, copyConfigs(t, "testdata/bothforms"), data, map[string]string{
+				"ORDERS_API_KEY": "k", "SINK_URL": "http://" + sinkHost + "/chat", "SINK_HOST": sinkHost,
+			}, "")
+			code, body := postEventTo(t, h.URL+"/hooks/orders-in", "k", `{"id":"O-7","status":"paid"}`)
+			if code != 202 {
+				t.Fatalf("post: %d %s", code, body)
+			}
+			waitFor(t, 30*time.Second, "the run to complete", func() bool {
+				return len(allRuns(h, url.Values{"status": {"completed"}})) == 1
+			})
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if len(sink.byKey) != 1 {
+				t.Fatalf("sink got %d messages, want 1", len(sink.byKey))
+			}
+			for _, msg := range sink.byKey {
+				if !strings.Contains(msg, "order O-7 paid") {
+					t.Errorf("message %s", msg)
+				}
+			}
+		})
+	}
+}
+
+func postEventTo(t *testing.T, u, key, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -201,6 +201,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		Directory: directoryapi.Console(dirs),
 		Stats:     newConsoleStats(h.Stats, st.Log(), loc),
 		Ops:       consoleOps{fetch: h.Fetch, conns: h.Conns},
+		Plugins:   consolePlugins{h.Plugins.Registry()},
 	})
 	if err != nil {
 		return nil, err
@@ -225,6 +226,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 			},
 			func(api fiber.Router) { stats.Routes(api, h.Stats, st.Log(), known) },
 			func(api fiber.Router) { schedule.Routes(api, h.Sched) },
+			pluginRoutes(h.Plugins.Registry(), h.Conns),
 		},
 	})
 	return h, nil

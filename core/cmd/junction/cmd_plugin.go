@@ -89,14 +89,14 @@ func (f *pluginFlags) open(cmd *cobra.Command) (*registry.Registry, config.Setti
 }
 
 func newPluginBuildCmd() *cobra.Command {
-	var out string
+	var out, target string
 	cmd := &cobra.Command{
 		Use:   "build DIR",
 		Short: "Build a plugin from source into DIR/dist (artifact and manifest with its sha256)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
-			m, err := registry.BuildDist(cmd.Context(), args[0], out, cmd.ErrOrStderr())
+			m, err := registry.BuildDistAs(cmd.Context(), args[0], out, registry.Kind(target), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -111,6 +111,7 @@ func newPluginBuildCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "artifact file to write; the manifest goes next to it (default DIR/dist/NAME)")
+	cmd.Flags().StringVar(&target, "target", "", "wasm or goplugin (default: the manifest's kind); the same source builds as either")
 	return cmd
 }
 

@@ -24,9 +24,23 @@ const DistDir = "dist"
 // the built connector's spec, the artifact's name and sha256, no signature.
 // It fails if the spec's name or version differ from the manifest's.
 func BuildDist(ctx context.Context, srcDir, out string, progress io.Writer) (*Manifest, error) {
+	return BuildDistAs(ctx, srcDir, out, "", progress)
+}
+
+// BuildDistAs is BuildDist for another target than the manifest's kind: the
+// same connector source builds as a Wasm module or a go-plugin executable,
+// and the written manifest says which.
+func BuildDistAs(ctx context.Context, srcDir, out string, target Kind, progress io.Writer) (*Manifest, error) {
 	m, err := ReadManifest(srcDir)
 	if err != nil {
 		return nil, err
+	}
+	switch target {
+	case "":
+	case KindWasm, KindGoPlugin:
+		m.Kind = target
+	default:
+		return nil, fmt.Errorf("build plugin %s: target %q: want wasm or goplugin", m.Ref(), target)
 	}
 	src, err := filepath.Abs(srcDir)
 	if err != nil {

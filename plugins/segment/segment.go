@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/junctionhub/junction/pluginsdk"
+)
+
+// Config is the connection's `config:` block.
+//
+//	config:
+//	  shared_secret: ${SEGMENT_SHARED_SECRET}   # optional: verify X-Signature of Webhooks-destination posts
+//	  dedup_window: 24h                         # optional: drop a repeated messageId within this window
+//
+// The write key of the Tracking API is the connection's auth
+// (`auth: {type: api_key, secret: <write key>}`), not a config key.
+type Config struct {
+	// SharedSecret is the Webhooks destination's "Shared Secret": Segment
+	// signs each post with X-Signature = hex(HMAC-SHA1(secret, body)).
+	SharedSecret string `json:"shared_secret"`
+	// DedupWindow is applied by the host, which drops an event whose
+	// messageId it stored within the window (default 24h). Checked here so
+	// a typo fails at start-up.
+	DedupWindow string `json:"dedup_window"`
+	// PoolSize is read by the host (Wasm instances serving calls at once).
+	PoolSize json.RawMessage `json:"pool_size"`
+}
+
+// configKeys are the keys Configure accepts; any other is refused by name
+// so a typo (sharedsecret) never silently disables a check.
+var configKeys = []string{"shared_secret", "dedup_window", "pool_size"}
+
+// Segment is the connector. After Configure it is read-only, so one
+// instance may serve concurrent calls when built natively.
+type Segment struct {
+	configured bool
+	// secret is the shared secret (nil: signatures are not checked).
+	secret []byte
+	// keyDigest is sha256 of the write key; hasKey says one is configured.
+	// Comparing digests keeps the comparison constant-time whatever the
+	// lengths.
+	keyDigest [sha256.Size]byte
+	hasKey    bool
+}
+
+// Segment's documented limits for the Tracking API.
+const (
+	maxMessageBytes = 32 << 10  // one message
+	maxBatchBytes   = 500 << 10 // one request
+)
+
+func (s *Segment) Spec() pluginsdk.Spec {
+	return pluginsdk.Spec{
+		Name:        "segment",
+		Version:     "1.0.0",
+		ABI:         pluginsdk.ABIVersion,
+		Description: "Twilio Segment: receives the Webhooks destination's posts (X-Signature checked) and the HTTP Tracking API of the Segment SDKs (/v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group, /v1/alias; write key as basic-auth user). One event per message, in its Segment shape; messageId is the dedup key.",
+		Direction:   pluginsdk.Inbound,
+		Auth:        []pluginsdk.AuthType{pluginsdk.AuthNone, pluginsdk.AuthAPIKey},
+		Config: []pluginsdk.Param{
+			{Name: "shared_secret", Type: pluginsdk.TypeSecret, Description: "Webhooks destination shared secret; when set, X-Signature (hex HMAC-SHA1 of the body) is verified."},
+			{Name: "dedup_window", Type: pluginsdk.TypeDuration, Default: "24h", Description: "A message whose messageId was stored within this window is dropped (applied by the host)."},
+			{Name: "pool_size", Type: pluginsdk.TypeNumber, Default: "4", Description: "Wasm instances serving requests at once (applied by the host)."},
+		},
+		Roles: []string{pluginsdk.RoleReceive},
+	}
+}
+
+func (s *Segment) Configure(_ context.Context, pc *pluginsdk.Context) error {
+	var raw map[string]json.RawMessage
+	if len(pc.Config) > 0 && string(pc.Config) != "null" {
+		if err := json.Unmarshal(pc.Config, &raw); err != nil {
+			return pluginsdk.Errorf("config: want an object of keys (%s): %v", strings.Join(configKeys, ", "), err)
+		}
+	}
+	var unknown []string
+	for k := range raw {
+		if !contains(configKeys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return pluginsdk.Errorf("config: unknown key(s) %s (known: %s)", strings.Join(unknown, ", "), strings.Join(configKeys, ", "))
+	}
+	var cfg Config
+	if err := pc.DecodeConfig(&cfg); err != nil {
+		return pluginsdk.Errorf("config: %v", err)
+	}
+	if cfg.DedupWindow != "" {
+		d, err := time.ParseDuration(cfg.DedupWindow)
+		if err != nil || d <= 0 {
+			return pluginsdk.Errorf("config: dedup_window %q is not a positive duration such as 24h", cfg.DedupWindow)
+		}
+	}
+	next := Segment{configured: true}
+	if cfg.SharedSecret != "" {
+		next.secret = []byte(cfg.SharedSecret)
+	}
+	switch pc.Auth.Type {
+	case "", pluginsdk.AuthNone:
+	case pluginsdk.AuthAPIKey:
+		if pc.Auth.Secret == "" {
+			return pluginsdk.Errorf("auth: api_key needs a secret: the Segment source's write key")
+		}
+		next.keyDigest, next.hasKey = sha256.Sum256([]byte(pc.Auth.Secret)), true
+	default:
+		return pluginsdk.Errorf("auth: type %s is not supported; use api_key with the write key as secret, or none", pc.Auth.Type)
+	}
+	if !next.hasKey && next.secret == nil && pc.Log != nil {
+		pc.Log.Warn("segment: no write key (auth api_key) and no shared_secret: anyone who can reach the hook URL can post events")
+	}
+	*s = next
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
