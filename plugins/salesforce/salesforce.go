@@ -201,7 +201,7 @@ func (s *Salesforce) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*
 		// SOAP 1.1 requires the header and Salesforce sends it, but nothing
 		// depends on its value, so its absence (a hand-made request) is
 		// only noted.
-		s.pc.Log.Debug("outbound message without a SOAPAction header", "connection", s.pc.Connection)
+		s.pc.Log.Debug("outbound message without a SOAPAction header")
 	}
 	msg, err := parseMessage(req.Body)
 	if err != nil {
@@ -255,10 +255,9 @@ func checkContentType(ct string) string {
 // that a corrected configuration cannot still receive within 24 hours.
 func (s *Salesforce) refuse(status int, code, reason string) *pluginsdk.ReceiveResult {
 	if s.pc.Log != nil {
-		s.pc.Log.Warn("refused a Salesforce outbound message", "connection", s.pc.Connection, "status", status, "reason", reason)
+		s.pc.Log.Warn("refused a Salesforce outbound message", "status", status, "reason", reason)
 	}
 	return &pluginsdk.ReceiveResult{
-		Events:   []pluginsdk.Event{},
 		Response: pluginsdk.HTTPResponse{Status: status, Header: xmlHeader, Body: faultBody(code, reason)},
 	}
 }

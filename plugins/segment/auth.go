@@ -57,9 +57,8 @@ func (s *Segment) checkHeaders(req *pluginsdk.HTTPRequest) (proof, error) {
 	return noProof, nil
 }
 
-// needsProof reports whether a request without header credentials must
-// prove itself with a writeKey in the body, and the refusal when it
-// cannot.
+// missingProof is the refusal of a request that proved nothing, or nil
+// when the connection checks no credentials at all.
 func (s *Segment) missingProof() error {
 	switch {
 	case s.hasKey:
