@@ -151,10 +151,7 @@ func (m *Marketo) call(ctx context.Context, method, path, query string, body []b
 		if err != nil {
 			return response{}, err
 		}
-		hdr := map[string][]string{"Authorization": {"Bearer " + tok}, "Accept": {"application/json"}}
-		if body != nil {
-			hdr["Content-Type"] = []string{"application/json"}
-		}
+		hdr := m.headers(tok, body != nil)
 		resp, err := m.pc.HTTP.Do(ctx, &pluginsdk.HTTPRequest{Method: method, URL: u, Header: hdr, Body: body})
 		if err != nil {
 			return response{}, wrapHostError(what, err)
@@ -178,6 +175,25 @@ func (m *Marketo) call(ctx context.Context, method, path, query string, body []b
 		}
 		return r, errorOf(what, r)
 	}
+}
+
+// headers returns the request headers for token, built once per token: a
+// map costs microseconds to build in a Go Wasm guest, and the host only
+// reads it.
+func (m *Marketo) headers(token string, withBody bool) map[string][]string {
+	m.tok.mu.Lock()
+	defer m.tok.mu.Unlock()
+	h := &m.tok.hdr
+	if h.token != token {
+		auth := []string{"Bearer " + token}
+		h.token = token
+		h.get = map[string][]string{"Authorization": auth, "Accept": acceptJSON["Accept"]}
+		h.post = map[string][]string{"Authorization": auth, "Accept": acceptJSON["Accept"], "Content-Type": {"application/json"}}
+	}
+	if withBody {
+		return h.post
+	}
+	return h.get
 }
 
 // wrapHostError keeps a host error's kind (retryable or not) and names the call.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,7 +94,7 @@ func (f *fakeMarketo) addActivities(n, typ int, leadIDs ...int) {
 		id := 102988 + k
 		f.activities = append(f.activities, map[string]any{
 			"id": id, "marketoGUID": strconv.Itoa(id), "leadId": leadIDs[i%len(leadIDs)],
-			"activityDate": base.Add(time.Duration(k) * time.Minute).Format(time.RFC3339),
+			"activityDate":   base.Add(time.Duration(k) * time.Minute).Format(time.RFC3339),
 			"activityTypeId": typ, "primaryAttributeValueId": 71, "primaryAttributeValue": "localhost/page.html",
 			"attributes": []any{map[string]any{"name": "Client IP Address", "value": "203.0.113.7"}},
 		})
@@ -362,14 +361,4 @@ func paths(calls []restCall) []string {
 		out[i] = c.Method + " " + c.Path
 	}
 	return out
-}
-
-// sortedKeys is for stable failure messages.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -53,6 +53,9 @@ func newLimiter(limit int, kv pluginsdk.KV, log *slog.Logger) *limiter {
 // take admits one call at now, or returns a retryable error saying when to
 // try again.
 func (l *limiter) take(ctx context.Context, now time.Time) error {
+	if l.limit <= 0 {
+		return nil // rate_limit: 0, Marketo's 606 is the only limit
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.calls) == l.limit {

@@ -33,6 +33,9 @@ const (
 	rateWindow = 20 * time.Second
 	// defaultRateLimit is Marketo's calls per rateWindow.
 	defaultRateLimit = 100
+	// maxRateLimit bounds rate_limit (and so the per-instance window's
+	// memory); Marketo grants more than 100 only by arrangement.
+	maxRateLimit = 1000
 )
 
 // defaultActivityTypes are the standard activity types fetched when the
@@ -62,7 +65,8 @@ type Config struct {
 	BatchSize int `json:"batch_size"`
 	// RateLimit is the calls per 20 s this connection may make (default 100,
 	// Marketo's limit per instance; lower it when other integrations share
-	// the instance).
+	// the instance; 0 turns the client-side limit off and leaves only
+	// Marketo's 606 answers).
 	RateLimit int `json:"rate_limit"`
 	// PoolSize is read by the host (Wasm instances serving calls at once);
 	// it must stay within Marketo's 10 concurrent calls.
@@ -101,6 +105,10 @@ type tokenCache struct {
 	mu        sync.Mutex // held across a refresh: concurrent callers share one
 	token     string
 	refreshAt time.Time
+	hdr       struct {
+		token     string
+		get, post map[string][]string // shared, never modified
+	}
 }
 
 // New returns an unconfigured connector.
@@ -127,7 +135,7 @@ func (m *Marketo) Spec() pluginsdk.Spec {
 			{Name: "lead_fields", Type: pluginsdk.TypeList, Default: strings.Join(defaultLeadFields, ","), Description: "Lead fields the leads entity reads (REST names)."},
 			{Name: "since", Type: pluginsdk.TypeString, Default: "24h", Description: "Start of the first fetch: an RFC 3339 time or a duration before it."},
 			{Name: "batch_size", Type: pluginsdk.TypeNumber, Default: "300", Description: "Most records per fetch call (1-300)."},
-			{Name: "rate_limit", Type: pluginsdk.TypeNumber, Default: "100", Description: "Calls per 20 s this connection may make."},
+			{Name: "rate_limit", Type: pluginsdk.TypeNumber, Default: "100", Description: "Calls per 20 s this connection may make (0: no client-side limit)."},
 			{Name: "pool_size", Type: pluginsdk.TypeNumber, Default: "4", Description: "Instances serving calls at once (read by the host; at most 10)."},
 		},
 		Roles: []string{pluginsdk.RoleFetch, pluginsdk.RoleMetadata, pluginsdk.RolePerform},
@@ -313,8 +321,8 @@ func check(cfg Config, raw map[string]json.RawMessage, auth pluginsdk.Auth) (set
 	}
 	s.rateLimit = defaultRateLimit
 	if _, set := raw["rate_limit"]; set {
-		if cfg.RateLimit < 1 {
-			p = append(p, fmt.Sprintf("rate_limit: want at least 1 call per 20 s, got %d", cfg.RateLimit))
+		if cfg.RateLimit < 0 || cfg.RateLimit > maxRateLimit {
+			p = append(p, fmt.Sprintf("rate_limit: want 0 (off) to %d calls per 20 s, got %d", maxRateLimit, cfg.RateLimit))
 		}
 		s.rateLimit = cfg.RateLimit
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -97,17 +99,14 @@ func (m *Marketo) upsertLead(ctx context.Context, in []byte) ([]byte, error) {
 		}
 		lookup = s
 	}
-	lookupPath := emailPath
-	if lookup != "email" {
-		lookupPath = fields.MustCompile("$." + lookup) // a checked identifier
-	}
-	var lv [1][]byte
 	for i, l := range leads {
 		if firstByte(l) != '{' {
 			return nil, pluginsdk.Errorf("%s: lead %d is not an object", what, i)
 		}
-		_ = lookupPath.Extract(l, lv[:])
-		if s, isStr := fields.String(lv[0]); fields.IsNull(lv[0]) || (isStr && s == "") {
+		l = dropNulls(l)
+		leads[i] = l
+		key := lookupValue(l, lookup)
+		if s, isStr := fields.String(key); fields.IsNull(key) || (isStr && s == "") {
 			return nil, pluginsdk.Errorf("%s: lead %d has no %s (the lookup field)", what, i, lookup)
 		}
 	}
@@ -135,7 +134,7 @@ func (m *Marketo) upsertLead(ctx context.Context, in []byte) ([]byte, error) {
 	if err != nil {
 		return nil, pluginsdk.Retryable("POST %s: result: %v", path, err)
 	}
-	return recordsOutput("POST "+path, nil, recs)
+	return recordsOutput("POST "+path, nil, recs, true)
 }
 
 var campaignPaths = fields.MustCompile("$.campaign_id", "$.lead_id", "$.leads", "$.tokens")
@@ -250,7 +249,7 @@ func (m *Marketo) addToProgram(ctx context.Context, in []byte) ([]byte, error) {
 	head := fields.NewObject(make([]byte, 0, 64))
 	head.Raw("program_id", []byte(program))
 	head.String("status", status)
-	return recordsOutput("POST "+path, head.Bytes(), recs)
+	return recordsOutput("POST "+path, head.Bytes(), recs, false)
 }
 
 // leadIDs reads lead_id or leads (ids as numbers or strings of digits, or
@@ -277,11 +276,11 @@ func leadIDs(what string, leadID, leads []byte, max int) ([]string, error) {
 		return nil, pluginsdk.Errorf("%s: %d leads; Marketo takes at most %d per call", what, len(items), max)
 	}
 	ids := make([]string, 0, len(items))
-	var v [1][]byte
+	var v [2][]byte
 	for i, it := range items {
 		raw := it
 		if firstByte(it) == '{' {
-			_ = leadPaths.Extract(it, v[:1])
+			_ = leadPaths.Extract(it, v[:])
 			raw = v[0]
 		}
 		id := idText(raw)
@@ -340,10 +339,11 @@ func parseRecords(result []byte) ([]record, error) {
 }
 
 // recordsOutput builds {<head members>, "id", "status", "leads": [{id,
-// status}], "skipped": [{index, code, message}]}: id and status are the first
-// written lead's, so a single-lead workflow reads `.output.id`. When no input
-// was written at all, the first skip reason is the error.
-func recordsOutput(what string, head []byte, recs []record) ([]byte, error) {
+// status}], "skipped": [{index, code, message}]}: id (and with withStatus,
+// status) are the first written lead's, so a single-lead workflow reads
+// `.output.id`. When no input was written at all, the first skip reason is
+// the error.
+func recordsOutput(what string, head []byte, recs []record, withStatus bool) ([]byte, error) {
 	written, skipped := 0, 0
 	first := -1
 	for i, r := range recs {
@@ -372,9 +372,12 @@ func recordsOutput(what string, head []byte, recs []record) ([]byte, error) {
 		out = append(out, '{')
 	}
 	if first >= 0 {
-		out = append(append(append(out, `"id":`...), recs[first].id...), `,"status":`...)
-		out = fields.AppendString(out, recs[first].status)
-		out = append(out, ',')
+		out = append(append(append(out, `"id":`...), recs[first].id...), ',')
+		if withStatus {
+			out = append(out, `"status":`...)
+			out = fields.AppendString(out, recs[first].status)
+			out = append(out, ',')
+		}
 	}
 	out = append(out, `"leads":[`...)
 	n := 0
@@ -413,4 +416,55 @@ func recordsOutput(what string, head []byte, recs []record) ([]byte, error) {
 		out = append(out, ']')
 	}
 	return append(out, '}'), nil
+}
+
+// lookupValue reads the lookup field of a lead. email, the usual one, has a
+// precompiled path; another field is read with encoding/json rather than a
+// path compiled per call, because under Wasm every compiled path set stays
+// registered with the host for the instance's life.
+func lookupValue(lead []byte, field string) []byte {
+	if field == "email" {
+		var v [1][]byte
+		if emailPath.Extract(lead, v[:]) != nil {
+			return nil
+		}
+		return v[0]
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(lead, &members) != nil {
+		return nil
+	}
+	return members[field]
+}
+
+var nullBytes = []byte("null")
+
+// dropNulls removes the null members of a lead object. A workflow maps
+// fields the event may lack (a Segment identify without lastName renders
+// lastName: null), and Marketo would clear the field; leaving the member
+// out keeps what Marketo has. To clear a field, send "". Only leads that
+// contain "null" at all are decoded, so the common case stays a copy-free
+// pass-through.
+func dropNulls(lead []byte) []byte {
+	if !bytes.Contains(lead, nullBytes) {
+		return lead
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(lead, &members) != nil {
+		return lead
+	}
+	n := len(members)
+	for k, v := range members {
+		if string(v) == "null" {
+			delete(members, k)
+		}
+	}
+	if len(members) == n {
+		return lead
+	}
+	out, err := json.Marshal(members)
+	if err != nil {
+		return lead
+	}
+	return out
 }

@@ -110,18 +110,18 @@ func (r *Runtime) hostHTTP(ctx context.Context, mod api.Module, st []uint64) {
 		return
 	}
 	if pc == nil || pc.HTTP == nil {
-		st[0] = api.EncodeU32(in.replyErr(mem, pluginsdk.Errorf("http %s %s: the connection has no HTTP access", req.Method, req.URL), out, outCap))
+		st[0] = api.EncodeU32(in.replyErr(mem, pluginsdk.Errorf("http %s %s: the connection has no HTTP access", req.Method, withoutQuery(req.URL)), out, outCap))
 		return
 	}
 	start := time.Now()
 	resp, err := pc.HTTP.Do(ctx, &req)
 	log := in.logger()
 	if err != nil {
-		log.Debug("guest http request failed", "method", req.Method, "url", req.URL, "duration", time.Since(start), "error", err)
+		log.Debug("guest http request failed", "method", req.Method, "url", withoutQuery(req.URL), "duration", time.Since(start), "error", err)
 		st[0] = api.EncodeU32(in.replyErr(mem, err, out, outCap))
 		return
 	}
-	log.Debug("guest http request", "method", req.Method, "url", req.URL, "status", resp.Status, "duration", time.Since(start))
+	log.Debug("guest http request", "method", req.Method, "url", withoutQuery(req.URL), "status", resp.Status, "duration", time.Since(start))
 	var e abi.Encoder
 	e.U8(abi.StatusOK)
 	abi.PutHTTPResponse(&e, resp)
@@ -389,4 +389,13 @@ func appendSpans(b []byte, spans []fields.Span) []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(s.End))
 	}
 	return b
+}
+
+// withoutQuery drops a URL's query and fragment before it is logged or put
+// in an error: APIs such as Marketo's token endpoint carry secrets there.
+func withoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i]
+	}
+	return raw
 }
