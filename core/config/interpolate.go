@@ -31,7 +31,7 @@ func (d *decoder) interpolateTree(n *yaml.Node, lookup func(string) (string, boo
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		out, missing, err := interpolate(n.Value, lookup)
+		out, missing, err := interpolate(n.Value, lookup, d.keepUnset)
 		if err != nil {
 			d.errorf(n, "", "%v", err)
 			return
@@ -62,7 +62,7 @@ func (d *decoder) interpolateTree(n *yaml.Node, lookup func(string) (string, boo
 // `${`; a `$` anywhere else is kept as is, so passwords may contain it. The
 // default applies when the variable is unset or empty, as in POSIX shells.
 // It returns the names of unset variables that have no default.
-func interpolate(s string, lookup func(string) (string, bool)) (string, []string, error) {
+func interpolate(s string, lookup func(string) (string, bool), keepUnset bool) (string, []string, error) {
 	var b strings.Builder
 	var missing []string
 	for i := 0; i < len(s); {
@@ -86,6 +86,8 @@ func interpolate(s string, lookup func(string) (string, bool)) (string, []string
 				b.WriteString(v)
 			case hasDef:
 				b.WriteString(def)
+			case keepUnset:
+				b.WriteString("${" + expr + "}")
 			default:
 				missing = append(missing, name)
 			}

@@ -31,3 +31,13 @@ func TestUnquotedVarInFlowMapping(t *testing.T) {
 		t.Errorf("unset ${N} error = %v, want it at %s:7:44", err, path)
 	}
 }
+
+// KeepUnset (junction validate) keeps an unset variable without a default
+// as written, but still applies a default.
+func TestKeepUnset(t *testing.T) {
+	look := func(string) (string, bool) { return "", false }
+	got, missing, err := interpolate("${A:-active}/${B}", look, true)
+	if err != nil || len(missing) != 0 || got != "active/${B}" {
+		t.Errorf("got %q %v %v, want %q", got, missing, err, "active/${B}")
+	}
+}

@@ -36,6 +36,10 @@ type Options struct {
 	// Check answers what the configuration alone cannot know (installed
 	// plugins, builtin tasks); nil skips those checks.
 	Check Checker
+	// KeepUnset leaves an unset ${VAR} that has no default as written,
+	// instead of reporting it: `junction validate` checks files without the
+	// production environment. A ${VAR:-default} still takes its default.
+	KeepUnset bool
 }
 
 // Checker lets the caller supply what config alone cannot know. nil Checker:
@@ -79,21 +83,23 @@ func newLoader(opts Options) *loader {
 		lookup = os.LookupEnv
 	}
 	return &loader{
-		b:      &Bundle{},
-		lookup: lookup,
-		check:  opts.Check,
-		names:  map[string]map[string]Pos{},
-		pos:    positions{connector: map[*Connection]Pos{}, workflow: map[*Workflow]*workflowPos{}},
+		b:         &Bundle{},
+		lookup:    lookup,
+		check:     opts.Check,
+		keepUnset: opts.KeepUnset,
+		names:     map[string]map[string]Pos{},
+		pos:       positions{connector: map[*Connection]Pos{}, workflow: map[*Workflow]*workflowPos{}},
 	}
 }
 
 // loader holds the state of one Load.
 type loader struct {
-	b        *Bundle
-	lookup   func(string) (string, bool)
-	check    Checker
-	errs     []*Error
-	warnings []*Warning
+	b         *Bundle
+	lookup    func(string) (string, bool)
+	check     Checker
+	keepUnset bool
+	errs      []*Error
+	warnings  []*Warning
 	// names maps kind -> name -> where it was first defined.
 	names       map[string]map[string]Pos
 	settingsPos *Pos
@@ -239,7 +245,7 @@ func (l *loader) loadFile(file string) {
 
 // loadBytes decodes every document of one file's contents.
 func (l *loader) loadBytes(file string, data []byte) {
-	d := &decoder{file: file}
+	d := &decoder{file: file, keepUnset: l.keepUnset}
 	defer func() { l.errs = append(l.errs, d.errs...) }()
 	markers := docMarkers(data)
 	dec := yaml.NewDecoder(bytes.NewReader(shieldVars(data)))

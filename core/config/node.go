@@ -15,8 +15,9 @@ import (
 // decoder walks yaml.Node trees of one file, collecting positioned errors
 // instead of stopping at the first, so a user sees every problem at once.
 type decoder struct {
-	file string
-	errs []*Error
+	file      string
+	keepUnset bool
+	errs      []*Error
 	// interpolated marks the scalars whose value came from ${VAR}.
 	interpolated map[*yaml.Node]bool
 	// active holds the alias targets being expanded and merging the mappings

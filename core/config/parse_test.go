@@ -38,7 +38,7 @@ func TestInterpolate(t *testing.T) {
 		{in: "${9A}", err: `invalid variable name "9A" in ${9A}`},
 	}
 	for _, tt := range tests {
-		got, missing, err := interpolate(tt.in, look)
+		got, missing, err := interpolate(tt.in, look, false)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("interpolate(%q) error = %v, want %q", tt.in, err, tt.err)

@@ -78,7 +78,7 @@ func parseMessage(body []byte) (*message, error) {
 	var msg *message
 	err = p.children(env, func(el xml.StartElement) error {
 		if el.Name.Local != "Body" || el.Name.Space != env.Name.Space {
-			return p.d.Skip() // a SOAP Header, which Salesforce does not send
+			return p.skip() // a SOAP Header, which Salesforce does not send
 		}
 		if msg != nil {
 			return malformed("the Envelope has more than one Body")
@@ -115,8 +115,19 @@ func (p *parser) token() (xml.Token, error) {
 	return tok, nil
 }
 
+// skip consumes the element whose start tag was just read.
+func (p *parser) skip() error {
+	if err := p.d.Skip(); err != nil {
+		return xmlError(err)
+	}
+	return nil
+}
+
 func xmlError(err error) error {
 	var se *xml.SyntaxError
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return malformed("the XML ends before the Envelope is closed")
+	}
 	if errors.As(err, &se) {
 		return malformed("XML syntax error on line %d: %s", se.Line, se.Msg)
 	}
@@ -256,7 +267,7 @@ func (p *parser) notifications(el xml.StartElement) (*message, error) {
 		default:
 			// SessionId (a live session token: deliberately not kept),
 			// EnterpriseUrl, PartnerUrl and anything later API versions add.
-			err = p.d.Skip()
+			err = p.skip()
 		}
 		return err
 	})
@@ -291,7 +302,7 @@ func (p *parser) notification(el xml.StartElement, i int) (notification, error) 
 			}
 			n.Fields, n.Time, err = p.sObject(c, i)
 		default:
-			err = p.d.Skip()
+			err = p.skip()
 		}
 		return err
 	})
@@ -382,7 +393,7 @@ func (p *parser) members(el xml.StartElement, first *xml.StartElement, depth int
 		names = append(names, name)
 		if isNil(c) {
 			o.Null(name)
-			return p.d.Skip()
+			return p.skip()
 		}
 		raw, text, err := p.value(c, depth+1)
 		switch {

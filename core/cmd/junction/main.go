@@ -17,6 +17,7 @@ import (
 
 	// Builtin connectors and tasks register themselves.
 	_ "github.com/junctionhub/junction/builtin/directory"
+	_ "github.com/junctionhub/junction/builtin/events"
 	_ "github.com/junctionhub/junction/builtin/s3"
 	_ "github.com/junctionhub/junction/builtin/sftp"
 	_ "github.com/junctionhub/junction/builtin/smtp"

@@ -21,7 +21,7 @@ func newValidateCmd() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			checker := hub.StaticChecker(dataDir, pluginDirs)
-			b, err := config.Load(paths, config.Options{LookupEnv: lenientEnv, Check: checker})
+			b, err := config.Load(paths, config.Options{KeepUnset: true, Check: checker})
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
 				var errs config.Errors
@@ -40,15 +40,6 @@ func newValidateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data", "./data", "data directory, to know the installed plugins")
 	cmd.Flags().StringArrayVar(&pluginDirs, "plugin-dir", []string{"plugins"}, "folder of bundled plugin sources (repeatable)")
 	return cmd
-}
-
-// lenientEnv lets validate check files whose ${VAR}s are not set in this
-// shell: an unset variable is reported by `junction up`, where it matters.
-func lenientEnv(k string) (string, bool) {
-	if v, ok := os.LookupEnv(k); ok {
-		return v, true
-	}
-	return "${" + k + "}", true
 }
 
 func newMappingCmd() *cobra.Command {

@@ -36,7 +36,7 @@ func newWorkflowCmd() *cobra.Command {
 				}
 				paths = append(paths, args[0])
 			}
-			b, err := config.Load(paths, config.Options{LookupEnv: lenientEnv, Check: hub.StaticChecker("./data", []string{"plugins"})})
+			b, err := config.Load(paths, config.Options{KeepUnset: true, Check: hub.StaticChecker("./data", []string{"plugins"})})
 			if err != nil {
 				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
 				return fmt.Errorf("%s was not applied", args[0])
