@@ -55,6 +55,8 @@ type connections interface {
 	All() []*connector.Conn
 }
 
+var _ connections = (*connector.Manager)(nil)
+
 // collector is the events.collect executor.
 type collector struct {
 	log   eventLog    // nil without a store

@@ -82,6 +82,9 @@ func New(o Options) *Server {
 		IdleTimeout:  120 * time.Second,
 		ErrorHandler: s.errorHandler,
 	})
+	// During shutdown, answers carry Connection: close, so keep-alive
+	// clients let go of their connections and the drain is not held open.
+	s.app.Server().CloseOnShutdown = true
 	s.routes()
 	return s
 }
