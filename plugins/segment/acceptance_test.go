@@ -72,6 +72,7 @@ func TestFormsAgree(t *testing.T) {
 		sdkPost("/v1/batch", []byte(`{"batch":[{"type":"identify","userId":"u"},7,{"type":"x"}],"sentAt":"2026-01-01T00:00:00Z"}`)),
 		sdkPost("/v1/track", []byte(`{"userId":"u","event":"E","writeKey":"`+writeKey+`","context":{"a":"<b>"}}`)),
 		sdkPost("/v1/identify", []byte(`{"userId":"u"}`)),
+		withHeader(sdkPost("/v1/b", []byte(`{"writeKey":"`+writeKey+`","batch":[{"writeKey":"`+writeKey+`","type":"page","anonymousId":"a"}, {"type":"track","writeKey":"x","event":"E","userId":"u"}]}`)), "Authorization", ""),
 		webhookPost(fixture(t, "webhook-signed-body.json")),
 		webhookPost([]byte("[" + string(track) + "," + string(track) + "]")),
 		webhookPost([]byte(`{bad`)),

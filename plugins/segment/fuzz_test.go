@@ -17,7 +17,7 @@ import (
 // input, Receive must answer a 4xx error or events that are JSON objects
 // of a known call type without the write key, and never panic.
 //
-//	go test -run '^$' -fuzz FuzzReceive -fuzztime 20s ./plugins/segment
+//	go test -run '^$' -fuzz '^FuzzReceive$' -fuzztime 20s ./plugins/segment
 func FuzzReceive(f *testing.F) {
 	names, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

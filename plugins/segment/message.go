@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,7 +17,8 @@ import (
 // The payload is the message as sent, with three changes Segment's own
 // pipeline also makes: `type` is added when the endpoint implies it, a
 // batch's `sentAt` is copied into messages that lack one, and a `writeKey`
-// is removed so the secret never reaches the event log and run history.
+// (the browser SDK puts one in every message) is removed so the secret
+// never reaches the event log and run history.
 func toEvent(msg []byte, v *[nPaths][]byte, typ string, batchSentAt []byte) (pluginsdk.Event, string) {
 	var add [2]member
 	adds := add[:0]
@@ -53,12 +52,13 @@ func toEvent(msg []byte, v *[nPaths][]byte, typ string, batchSentAt []byte) (plu
 	}
 	payload := msg
 	if v[pWriteKey] != nil {
-		var err error
-		if payload, err = withoutWriteKey(msg, adds); err != nil {
-			return pluginsdk.Event{}, fmt.Sprintf("malformed message: %v", err)
+		var ok bool
+		if payload, ok = withoutMember(msg, "writeKey"); !ok {
+			return pluginsdk.Event{}, "malformed message: cannot remove its writeKey"
 		}
-	} else if len(adds) > 0 {
-		payload = prepend(msg, adds)
+	}
+	if len(adds) > 0 {
+		payload = prepend(payload, adds)
 	}
 	ev := pluginsdk.Event{Payload: payload, Type: typ}
 	ev.DedupKey, _ = fields.String(v[pMessageID])
@@ -105,26 +105,4 @@ func prepend(obj []byte, adds []member) []byte {
 		out = append(out, ',')
 	}
 	return append(out, rest...)
-}
-
-// withoutWriteKey re-encodes a message without its writeKey, plus adds. It
-// decodes the whole message, so it is kept off the common path (the SDKs
-// send the write key in the Authorization header); members come out in
-// key order.
-func withoutWriteKey(msg []byte, adds []member) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(msg, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "writeKey")
-	for _, a := range adds {
-		m[a.key] = a.raw
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

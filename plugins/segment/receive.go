@@ -44,6 +44,18 @@ type endpoint struct {
 
 var callTypes = []string{"identify", "track", "page", "screen", "group", "alias"}
 
+// callType names the call type of a /v1/<name> endpoint: the full name, or
+// the first letter that analytics.js (the browser SDK) posts to (/v1/t,
+// /v1/i, ...); "" for anything else.
+func callType(name string) string {
+	for _, t := range callTypes {
+		if name == t || len(name) == 1 && name[0] == t[0] {
+			return t
+		}
+	}
+	return ""
+}
+
 func route(req *pluginsdk.HTTPRequest) (endpoint, error) {
 	p := strings.TrimSuffix(req.Path, "/")
 	var ep endpoint
@@ -54,19 +66,29 @@ func route(req *pluginsdk.HTTPRequest) (endpoint, error) {
 			return ep, methodNotAllowed(req.Method, "POST")
 		}
 		return ep, nil
-	case p == "/v1/batch" || p == "/v1/import":
+	case p == "/v1/batch" || p == "/v1/import" || p == "/v1/b":
 		ep = endpoint{tracking: true, batch: true}
-	case strings.HasPrefix(p, "/v1/") && contains(callTypes, p[len("/v1/"):]):
-		ep = endpoint{tracking: true, typ: p[len("/v1/"):]}
+	case strings.HasPrefix(p, "/v1/") && callType(p[len("/v1/"):]) != "":
+		ep = endpoint{tracking: true, typ: callType(p[len("/v1/"):])}
 	default:
 		return ep, &pluginsdk.Error{Status: 404, Code: "not_found", Message: fmt.Sprintf(
 			"no Segment endpoint at %q: post the Webhooks destination to the hook URL itself, or point an SDK at it (it adds /v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group or /v1/alias)", req.Path)}
 	}
-	if req.Method != "POST" {
+	if req.Method != "POST" && req.Method != "OPTIONS" {
 		return ep, methodNotAllowed(req.Method, "POST")
 	}
 	return ep, nil
 }
+
+// preflight answers a browser's CORS preflight of a Tracking API call
+// (analytics.js avoids one by posting text/plain; other browser code may
+// not). Nothing is stored.
+var preflight = pluginsdk.HTTPResponse{Status: 204, Header: map[string][]string{
+	"Access-Control-Allow-Origin":  {"*"},
+	"Access-Control-Allow-Methods": {"POST"},
+	"Access-Control-Allow-Headers": {"Authorization, Content-Type"},
+	"Access-Control-Max-Age":       {"86400"},
+}}
 
 func methodNotAllowed(got, want string) error {
 	return &pluginsdk.Error{Status: 405, Code: "method_not_allowed", Message: fmt.Sprintf("method %s is not allowed here; use %s", got, want)}
@@ -85,6 +107,9 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	ep, err := route(req)
 	if err != nil {
 		return nil, err
+	}
+	if req.Method == "OPTIONS" {
+		return &pluginsdk.ReceiveResult{Response: preflight}, nil
 	}
 	if n := len(req.Body); n > maxBatchBytes {
 		return nil, &pluginsdk.Error{Status: 413, Code: "payload_too_large", Message: fmt.Sprintf(
@@ -129,10 +154,19 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	if perr != nil {
 		return nil, pluginsdk.BadRequest("malformed request: %v", perr)
 	}
+	var res *pluginsdk.ReceiveResult
 	if docs == nil {
-		return s.single(body, &v, ep.typ)
+		res, err = s.single(body, &v, ep.typ)
+	} else {
+		res, err = s.batch(docs, v[pSentAt])
 	}
-	return s.batch(docs, v[pSentAt])
+	if err == nil && ep.tracking {
+		// analytics.js posts from web pages to another origin, as
+		// text/plain so that no preflight is needed; it must still be
+		// allowed to read the answer, or it retries.
+		res.Response.Header = trackingHeader
+	}
+	return res, err
 }
 
 // bodyKey checks the writeKey of the body (envelope or message) when the
@@ -198,8 +232,11 @@ func (s *Segment) batch(docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult,
 	return res, nil
 }
 
-// jsonHeader is shared by every response and never modified.
-var jsonHeader = map[string][]string{"Content-Type": {"application/json"}}
+// The response headers are shared by every response and never modified.
+var (
+	jsonHeader     = map[string][]string{"Content-Type": {"application/json"}}
+	trackingHeader = map[string][]string{"Content-Type": {"application/json"}, "Access-Control-Allow-Origin": {"*"}}
+)
 
 var okBody = []byte(`{"success":true}`)
 

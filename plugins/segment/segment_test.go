@@ -153,6 +153,61 @@ func TestSingleCalls(t *testing.T) {
 	}
 }
 
+// TestBrowserSDK: analytics.js posts each call to /v1/<first letter> (or
+// batches to /v1/b) as text/plain, with the write key in the body and no
+// Authorization header, from another origin.
+func TestBrowserSDK(t *testing.T) {
+	s := configured(t, goodConfig, goodAuth)
+	browser := func(path, body string) pluginsdk.HTTPRequest {
+		return pluginsdk.HTTPRequest{Method: "POST", Path: path, Body: []byte(body), Header: map[string][]string{
+			"Content-Type": {"text/plain"}, "Origin": {"https://shop.example.com"}}}
+	}
+	track := `{"timestamp":"2026-03-02T10:16:00.000Z","integrations":{},"type":"track","event":"Checkout Started","properties":{"value":12},` +
+		`"context":{"library":{"name":"analytics.js","version":"next-1.70.0"}},"messageId":"ajs-next-1772446560000-a1","anonymousId":"anon-1",` +
+		`"writeKey":"` + writeKey + `","userId":null,"sentAt":"2026-03-02T10:16:00.010Z","_metadata":{"bundled":["Segment.io"],"unbundled":[]}}`
+	tests := []struct {
+		name, path, body string
+		events           int
+	}{
+		{"track", "/v1/t", track, 1},
+		{"identify", "/v1/i", `{"type":"identify","anonymousId":"anon-1","traits":{"email":"x@example.com"},"writeKey":"` + writeKey + `"}`, 1},
+		{"batching strategy", "/v1/b", `{"writeKey":"` + writeKey + `","batch":[` + track + `,` + track + `],"sentAt":"2026-03-02T10:16:01.000Z"}`, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := browser(tt.path, tt.body)
+			res, err := s.Receive(context.Background(), &req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Events) != tt.events || res.Response.Header["Access-Control-Allow-Origin"][0] != "*" {
+				t.Fatalf("%d events, header %v", len(res.Events), res.Response.Header)
+			}
+			for _, ev := range res.Events {
+				if strings.Contains(string(ev.Payload), writeKey) || !json.Valid(ev.Payload) {
+					t.Errorf("payload %s", ev.Payload)
+				}
+			}
+		})
+	}
+	// The message is kept byte for byte, but for the write key.
+	req := browser("/v1/t", track)
+	res, _ := s.Receive(context.Background(), &req)
+	if want := strings.Replace(track, `"writeKey":"`+writeKey+`",`, "", 1); string(res.Events[0].Payload) != want {
+		t.Errorf("payload\n%s\nwant\n%s", res.Events[0].Payload, want)
+	}
+	req = browser("/v1/t", "")
+	req.Method = "OPTIONS"
+	if res, err := s.Receive(context.Background(), &req); err != nil || res.Response.Status != 204 || len(res.Events) != 0 ||
+		res.Response.Header["Access-Control-Allow-Headers"][0] != "Authorization, Content-Type" {
+		t.Errorf("preflight: %+v %v", res, err)
+	}
+	req = browser("/v1/t", strings.Replace(track, writeKey, "other", 1))
+	if _, err := s.Receive(context.Background(), &req); statusOf(nil, err) != 401 {
+		t.Errorf("a wrong writeKey in the body: %v", err)
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	s := configured(t, goodConfig, goodAuth)
 	track := compact(t, "track-transaction-created.json")
