@@ -3,20 +3,16 @@ package directory
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/junctionhub/junction/builtin/internal/taskinput"
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/pluginsdk"
 )
-
-// contactKeys are the keys of `with.contact`.
-var contactKeys = []string{"email", "phone", "extRef", "firstName", "lastName", "language", "unsubscribed"}
 
 // requirable are the contact fields `with.require` may list.
 var requirable = []string{"email", "phone", "extRef", "firstName", "lastName", "language"}
@@ -36,117 +32,13 @@ func object(raw json.RawMessage, allowed ...string) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, pluginsdk.Errorf("with: want an object with %s, got %s", strings.Join(allowed, ", "), kind(v))
+		return nil, pluginsdk.Errorf("with: want an object with %s, got %s", strings.Join(allowed, ", "), taskinput.Kind(v))
 	}
-	if err := checkKeys("with", m, allowed); err != nil {
+	if err := taskinput.CheckKeys("with", m, allowed); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
-
-func checkKeys(path string, m map[string]any, allowed []string) error {
-	var unknown []string
-	for k := range m {
-		if !slices.Contains(allowed, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	sort.Strings(unknown)
-	return pluginsdk.Errorf("%s: unknown key %q; want %s", path, unknown[0], strings.Join(allowed, ", "))
-}
-
-func kind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "a list"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// str reads a string (a number is taken as its text); "" when absent or null.
-func str(m map[string]any, key, path string) (string, error) {
-	switch v := m[key].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	case json.Number:
-		return v.String(), nil
-	default:
-		return "", pluginsdk.Errorf("%s: want a string, got %s", path, kind(v))
-	}
-}
-
-// required reads a string that must be present and not empty.
-func required(m map[string]any, key, path, hint string) (string, error) {
-	s, err := str(m, key, path)
-	if err == nil && s == "" {
-		err = pluginsdk.Errorf("%s: required%s", path, hint)
-	}
-	return s, err
-}
-
-// contact reads `with.contact`.
-func contact(m map[string]any) (coredir.ContactInput, error) {
-	var in coredir.ContactInput
-	v, ok := m["contact"]
-	if !ok || v == nil {
-		return in, pluginsdk.Errorf("with.contact: required; want an object with any of %s", strings.Join(contactKeys, ", "))
-	}
-	c, ok := v.(map[string]any)
-	if !ok {
-		return in, pluginsdk.Errorf("with.contact: want an object, got %s", kind(v))
-	}
-	if err := checkKeys("with.contact", c, contactKeys); err != nil {
-		return in, err
-	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{
-		{"email", &in.Email}, {"phone", &in.Phone}, {"extRef", &in.ExtRef},
-		{"firstName", &in.FirstName}, {"lastName", &in.LastName}, {"language", &in.Language},
-	} {
-		s, err := str(c, f.key, "with.contact."+f.key)
-		if err != nil {
-			return in, err
-		}
-		*f.dst = s
-	}
-	switch u := c["unsubscribed"].(type) {
-	case nil:
-	case bool:
-		in.Unsubscribed = &u
-	case string:
-		switch strings.ToLower(strings.TrimSpace(u)) {
-		case "":
-		case "true":
-			in.Unsubscribed = ptr(true)
-		case "false":
-			in.Unsubscribed = ptr(false)
-		default:
-			return in, pluginsdk.Errorf("with.contact.unsubscribed: want true or false, got %q", u)
-		}
-	default:
-		return in, pluginsdk.Errorf("with.contact.unsubscribed: want true or false, got %s", kind(u))
-	}
-	return in, nil
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // checkRequire enforces `with.require`: every listed contact field must be
 // given and not empty (Qualtrics needs first name, last name and email to
@@ -158,7 +50,7 @@ func checkRequire(m map[string]any, in coredir.ContactInput) error {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return pluginsdk.Errorf("with.require: want a list of contact fields (%s), got %s", strings.Join(requirable, ", "), kind(v))
+		return pluginsdk.Errorf("with.require: want a list of contact fields (%s), got %s", strings.Join(requirable, ", "), taskinput.Kind(v))
 	}
 	var names, missing []string
 	for i, e := range list {
@@ -197,13 +89,13 @@ func scalars(m map[string]any, key string) (map[string]any, error) {
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, pluginsdk.Errorf("with.%s: want an object of string, number or boolean values, got %s", key, kind(v))
+		return nil, pluginsdk.Errorf("with.%s: want an object of string, number or boolean values, got %s", key, taskinput.Kind(v))
 	}
 	for k, e := range obj {
 		switch e.(type) {
 		case nil, string, json.Number, bool:
 		default:
-			return nil, pluginsdk.Errorf("with.%s.%s: want a string, number or boolean, got %s", key, k, kind(e))
+			return nil, pluginsdk.Errorf("with.%s.%s: want a string, number or boolean, got %s", key, k, taskinput.Kind(e))
 		}
 	}
 	return obj, nil
@@ -251,6 +143,6 @@ func date(m map[string]any, loc *time.Location) (time.Time, error) {
 		}
 		return time.Time{}, pluginsdk.Errorf("with.date: %q is not a time; want RFC 3339 (2026-03-01T09:30:00Z), 2026-03-01 09:30:00, 2026-03-01 or Unix seconds", v)
 	default:
-		return time.Time{}, pluginsdk.Errorf("with.date: want a time string or Unix seconds, got %s", kind(v))
+		return time.Time{}, pluginsdk.Errorf("with.date: want a time string or Unix seconds, got %s", taskinput.Kind(v))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/junctionhub/junction/builtin/internal/taskinput"
 	"github.com/junctionhub/junction/core/config"
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/store"
@@ -115,11 +116,11 @@ func classify(err error) error {
 // target reads the keys every directory task has: directory and contact,
 // with require checked.
 func target(m map[string]any) (string, coredir.ContactInput, error) {
-	dir, err := required(m, "directory", "with.directory", " (the name of a kind: Directory, e.g. POOL_demo)")
+	dir, err := taskinput.Required(m, "directory", "with.directory", " (the name of a kind: Directory, e.g. POOL_demo)")
 	if err != nil {
 		return "", coredir.ContactInput{}, err
 	}
-	in, err := contact(m)
+	in, err := taskinput.Contact(m, taskinput.ContactKeys)
 	if err != nil {
 		return "", in, err
 	}
@@ -163,7 +164,7 @@ func upsertContact(ctx context.Context, x *executor, c *task.Call) (coredir.Resu
 	if err != nil {
 		return coredir.Result{}, err
 	}
-	as, err := str(m, "as", "with.as")
+	as, err := taskinput.String(m, "as", "with.as")
 	if err != nil {
 		return coredir.Result{}, err
 	}
@@ -221,7 +222,7 @@ func addToMailingList(ctx context.Context, x *executor, c *task.Call) (coredir.R
 	if err != nil {
 		return coredir.Result{}, err
 	}
-	list, err := required(m, "list", "with.list", " (the mailing list's name)")
+	list, err := taskinput.Required(m, "list", "with.list", " (the mailing list's name)")
 	if err != nil {
 		return coredir.Result{}, err
 	}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/junctionhub/junction/builtin/internal/taskinput"
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -48,43 +48,7 @@ func object(raw json.RawMessage, allowed []string) (map[string]any, error) {
 	if !ok {
 		return nil, pluginsdk.Errorf("with: want an object with %s", strings.Join(allowed, ", "))
 	}
-	return m, checkKeys("with", m, allowed)
-}
-
-func checkKeys(path string, m map[string]any, allowed []string) error {
-	var unknown []string
-	for k := range m {
-		if !slices.Contains(allowed, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	sort.Strings(unknown)
-	return pluginsdk.Errorf("%s: unknown key %q; want %s", path, unknown[0], strings.Join(allowed, ", "))
-}
-
-// str reads a string (a number is taken as its text); "" when absent or null.
-func str(m map[string]any, key, path string) (string, error) {
-	switch v := m[key].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	case json.Number:
-		return v.String(), nil
-	default:
-		return "", pluginsdk.Errorf("%s: want a string, got %T", path, v)
-	}
-}
-
-func required(m map[string]any, key, path, hint string) (string, error) {
-	s, err := str(m, key, path)
-	if err == nil && s == "" {
-		err = pluginsdk.Errorf("%s: required%s", path, hint)
-	}
-	return s, err
+	return m, taskinput.CheckKeys("with", m, allowed)
 }
 
 // strList reads a string or a list of strings.
@@ -120,28 +84,28 @@ func parseDistribute(raw json.RawMessage) (*distributeInput, error) {
 		return nil, err
 	}
 	in := &distributeInput{LinkTTL: DefaultLinkTTL}
-	if in.Survey, err = required(m, "survey", "with.survey", " (the name of a kind: Survey, e.g. SV_demo)"); err != nil {
+	if in.Survey, err = taskinput.Required(m, "survey", "with.survey", " (the name of a kind: Survey, e.g. SV_demo)"); err != nil {
 		return nil, err
 	}
-	if in.Directory, err = required(m, "directory", "with.directory", " (the name of a kind: Directory, e.g. POOL_demo)"); err != nil {
+	if in.Directory, err = taskinput.Required(m, "directory", "with.directory", " (the name of a kind: Directory, e.g. POOL_demo)"); err != nil {
 		return nil, err
 	}
-	if in.Method, err = required(m, "method", "with.method", " (email, sms or sms_two_way)"); err != nil {
+	if in.Method, err = taskinput.Required(m, "method", "with.method", " (email, sms or sms_two_way)"); err != nil {
 		return nil, err
 	}
 	if !slices.Contains(coredir.Methods, in.Method) {
 		return nil, pluginsdk.Errorf("with.method: %q; want one of %s", in.Method, strings.Join(coredir.Methods, ", "))
 	}
-	if in.Via, err = str(m, "via", "with.via"); err != nil {
+	if in.Via, err = taskinput.String(m, "via", "with.via"); err != nil {
 		return nil, err
 	}
-	if in.Contact, err = contact(m); err != nil {
+	if in.Contact, err = taskinput.Contact(m, contactInKeys); err != nil {
 		return nil, err
 	}
 	if in.Contact.Embedded, err = scalars(m, "embedded"); err != nil {
 		return nil, err
 	}
-	if s, err := str(m, "link_ttl", "with.link_ttl"); err != nil {
+	if s, err := taskinput.String(m, "link_ttl", "with.link_ttl"); err != nil {
 		return nil, err
 	} else if s != "" {
 		if in.LinkTTL, err = parseTTL(s); err != nil {
@@ -164,10 +128,10 @@ func parseMessageBlock(m map[string]any, in *distributeInput) error {
 	if !ok {
 		return pluginsdk.Errorf("with.message: required; want an object with %s", strings.Join(messageKeys, ", "))
 	}
-	if err := checkKeys("with.message", msg, messageKeys); err != nil {
+	if err := taskinput.CheckKeys("with.message", msg, messageKeys); err != nil {
 		return err
 	}
-	body, err := required(msg, "body", "with.message.body", " (the text, with [[ .link ]] where the personal link goes)")
+	body, err := taskinput.Required(msg, "body", "with.message.body", " (the text, with [[ .link ]] where the personal link goes)")
 	if err != nil {
 		return err
 	}
@@ -177,7 +141,7 @@ func parseMessageBlock(m map[string]any, in *distributeInput) error {
 	if in.Method != coredir.MethodEmail {
 		return nil // subject and unsubscribe are email headers
 	}
-	subject, err := required(msg, "subject", "with.message.subject", " for method email")
+	subject, err := taskinput.Required(msg, "subject", "with.message.subject", " for method email")
 	if err != nil {
 		return err
 	}
@@ -196,32 +160,6 @@ func parseMessageBlock(m map[string]any, in *distributeInput) error {
 		in.Unsubscribe = append(in.Unsubscribe, t)
 	}
 	return nil
-}
-
-// contact reads `with.contact`.
-func contact(m map[string]any) (coredir.ContactInput, error) {
-	var in coredir.ContactInput
-	c, ok := m["contact"].(map[string]any)
-	if !ok {
-		return in, pluginsdk.Errorf("with.contact: required; want an object with any of %s", strings.Join(contactInKeys, ", "))
-	}
-	if err := checkKeys("with.contact", c, contactInKeys); err != nil {
-		return in, err
-	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{
-		{"email", &in.Email}, {"phone", &in.Phone}, {"extRef", &in.ExtRef},
-		{"firstName", &in.FirstName}, {"lastName", &in.LastName}, {"language", &in.Language},
-	} {
-		s, err := str(c, f.key, "with.contact."+f.key)
-		if err != nil {
-			return in, err
-		}
-		*f.dst = s
-	}
-	return in, nil
 }
 
 // scalars reads an object of string, number and boolean values.
@@ -255,7 +193,7 @@ func parseReply(raw json.RawMessage) (replyInput, error) {
 	if err != nil {
 		return in, err
 	}
-	if in.From, err = required(m, "from", "with.from", " (the phone number the reply came from)"); err != nil {
+	if in.From, err = taskinput.Required(m, "from", "with.from", " (the phone number the reply came from)"); err != nil {
 		return in, err
 	}
 	switch v := m["body"].(type) {
@@ -267,9 +205,9 @@ func parseReply(raw json.RawMessage) (replyInput, error) {
 	default:
 		return in, pluginsdk.Errorf("with.body: want a string")
 	}
-	if in.MessageSID, err = str(m, "messageSid", "with.messageSid"); err != nil {
+	if in.MessageSID, err = taskinput.String(m, "messageSid", "with.messageSid"); err != nil {
 		return in, err
 	}
-	in.To, err = str(m, "to", "with.to")
+	in.To, err = taskinput.String(m, "to", "with.to")
 	return in, err
 }
