@@ -113,22 +113,11 @@ func (c *Connector) entity(name string) (*entity, error) {
 	if c.imp == nil {
 		return nil, pluginsdk.Errorf("s3: connector is not configured")
 	}
-	if name == "" && len(c.set.entities) == 1 {
-		return &c.set.entities[0], nil
+	i, err := fileimport.Pick(len(c.set.entities), func(i int) string { return c.set.entities[i].Name }, name, c.where())
+	if err != nil {
+		return nil, err
 	}
-	for i := range c.set.entities {
-		if c.set.entities[i].Name == name {
-			return &c.set.entities[i], nil
-		}
-	}
-	if len(c.set.entities) == 0 {
-		return nil, pluginsdk.Errorf("%s: no entities configured (config.entities): this connection only exports", c.where())
-	}
-	names := make([]string, len(c.set.entities))
-	for i, e := range c.set.entities {
-		names[i] = e.Name
-	}
-	return nil, pluginsdk.Errorf("%s: no entity %q (configured: %v)", c.where(), name, names)
+	return &c.set.entities[i], nil
 }
 
 // Fetch imports the next batch of an entity's objects.
@@ -146,18 +135,8 @@ func (c *Connector) Metadata(ctx context.Context) (*pluginsdk.MetadataResult, er
 	if c.imp == nil {
 		return nil, pluginsdk.Errorf("s3: connector is not configured")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, pluginsdk.Retryable("%s: metadata: %v", c.where(), err)
-	}
-	res := &pluginsdk.MetadataResult{}
-	for i := range c.set.entities {
+	return fileimport.Metadata(ctx, c.where(), len(c.set.entities), func(i int) (fileimport.Source, fileimport.Entity, string) {
 		e := &c.set.entities[i]
-		fields, err := fileimport.Sample(ctx, &source{c: c, e: e}, e.Entity, 0)
-		if err != nil {
-			return nil, err
-		}
-		res.Entities = append(res.Entities, pluginsdk.Entity{Name: e.Name,
-			DisplayName: fmt.Sprintf("%s objects under %s", e.Read.Format, e.cfg.Prefix), Fields: fields})
-	}
-	return res, nil
+		return &source{c: c, e: e}, e.Entity, fmt.Sprintf("%s objects under %s", e.Read.Format, e.cfg.Prefix)
+	})
 }

@@ -50,15 +50,7 @@ func newDistributor(env *task.Env) (*distributor, error) {
 
 // Execute implements task.Executor.
 func (d *distributor) Execute(ctx context.Context, call *task.Call) (json.RawMessage, error) {
-	out, err := d.distribute(ctx, call)
-	if err != nil {
-		return nil, classify(err)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, pluginsdk.Errorf("encode output: %v", err)
-	}
-	return b, nil
+	return output(d.distribute(ctx, call))
 }
 
 // classify tells the engine whether to retry: configuration and input
@@ -319,4 +311,17 @@ func providerMessageID(res *pluginsdk.PerformResult) string {
 		}
 	}
 	return ""
+}
+
+// output is a task's result: its error classified for the engine, or its
+// output as JSON.
+func output(out any, err error) (json.RawMessage, error) {
+	if err != nil {
+		return nil, classify(err)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, pluginsdk.Errorf("encode output: %v", err)
+	}
+	return b, nil
 }

@@ -10,7 +10,6 @@ import (
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
-	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // ReplyOutput is the task output of survey.record_reply.
@@ -36,15 +35,7 @@ func newRecorder(env *task.Env) (*recorder, error) {
 
 // Execute implements task.Executor.
 func (r *recorder) Execute(ctx context.Context, call *task.Call) (json.RawMessage, error) {
-	out, err := r.record(ctx, call)
-	if err != nil {
-		return nil, classify(err)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, pluginsdk.Errorf("encode output: %v", err)
-	}
-	return b, nil
+	return output(r.record(ctx, call))
 }
 
 func (r *recorder) record(ctx context.Context, call *task.Call) (*ReplyOutput, error) {
