@@ -190,6 +190,20 @@ func (r *Runner) begin(ctx context.Context, conn *connector.Conn, opts RunOption
 	return st, nil
 }
 
+// finish publishes the final record and frees the connection's slot in one
+// step under r.mu, so no reader sees the job done while a new Start would
+// still get ErrBusy.
+func (r *Runner) finish(st *jobState, final Job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.mu.Lock()
+	st.job = final
+	st.mu.Unlock()
+	if r.running[st.job.Connection] == st {
+		delete(r.running, st.job.Connection)
+	}
+}
+
 func (r *Runner) end(st *jobState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -286,7 +300,7 @@ func (r *Runner) Running(connection string) (Job, bool) {
 }
 
 func (r *Runner) execute(ctx context.Context, conn *connector.Conn, opts RunOptions, st *jobState) (Job, error) {
-	defer r.end(st)
+	defer r.end(st) // frees the slot if the connector panics; a no-op after finish
 	log := r.log.With("connection", conn.Name(), "job", st.job.ID)
 	log.Info("fetch job started", "trigger", st.job.Trigger, "metadata_only", opts.MetadataOnly)
 	var err error
@@ -296,21 +310,22 @@ func (r *Runner) execute(ctx context.Context, conn *connector.Conn, opts RunOpti
 		err = r.fetchAll(ctx, conn, opts, st)
 	}
 	now := r.o.Now()
-	st.mu.Lock()
-	st.job.Finished = now
-	st.job.Rate = rate(st.job.Records, now.Sub(st.job.Started))
-	st.job.Status = StatusCompleted
+	job := st.snapshot()
+	job.Finished = now
+	job.Rate = rate(job.Records, now.Sub(job.Started))
+	job.Status = StatusCompleted
 	if err != nil {
-		st.job.Status = StatusFailed
-		st.job.Error = err.Error()
+		job.Status = StatusFailed
+		job.Error = err.Error()
 	}
-	job := st.job
-	st.mu.Unlock()
-	// The final record is saved even when ctx was cancelled (shutdown).
+	// The final record is saved even when ctx was cancelled (shutdown), and
+	// before the job is seen as done: whoever sees it done may start the
+	// next job at once, so the slot must be free by then (finish).
 	sctx := context.WithoutCancel(ctx)
 	if serr := saveJob(sctx, r.o.Store.KV(), &job); serr != nil {
 		log.Error("fetch job record not saved", "err", serr)
 	}
+	r.finish(st, job)
 	if perr := pruneJobs(sctx, r.o.Store.KV(), conn.Name()); perr != nil {
 		log.Warn("old fetch job records not pruned", "err", perr)
 	}
