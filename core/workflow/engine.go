@@ -66,6 +66,12 @@ type Engine struct {
 	runCtx   context.Context
 	inflight sync.Map // run ID -> struct{}: queued or executing in this process
 
+	retryMu     sync.Mutex
+	retryWanted map[string]bool // run ID -> a retry came due while a worker held it
+	// beforeRelease, set only by tests, widens the window between a worker
+	// finishing an attempt and letting go of the run.
+	beforeRelease func()
+
 	mu     sync.Mutex
 	timers map[string]*time.Timer
 	closed bool
@@ -105,11 +111,12 @@ func New(o Options) (*Engine, error) {
 		o.Now = time.Now
 	}
 	e := &Engine{
-		opts:      o,
-		log:       o.Logger,
-		byName:    map[string]*compiled{},
-		byTrigger: map[string][]*compiled{},
-		timers:    map[string]*time.Timer{},
+		opts:        o,
+		log:         o.Logger,
+		byName:      map[string]*compiled{},
+		byTrigger:   map[string][]*compiled{},
+		timers:      map[string]*time.Timer{},
+		retryWanted: map[string]bool{},
 	}
 	for _, wf := range o.Workflows {
 		c := &compiled{wf: wf}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,6 +211,32 @@ func TestRetriesThenDeadLetterAndReplay(t *testing.T) {
 	waitRuns(t, f, store.RunFilter{Status: store.StatusCompleted}, 1)
 	if dl := f.runs(t, store.RunFilter{DeadLetter: true}); len(dl) != 0 {
 		t.Errorf("dead letters after replay = %d, want 0", len(dl))
+	}
+}
+
+// TestImmediateRetryIsNotDropped: with a backoff of about nothing (a tiny
+// initial interval, or Retry-After: 0) the retry timer fires while the
+// worker that scheduled it still holds the run; the retry must still happen.
+func TestImmediateRetryIsNotDropped(t *testing.T) {
+	f := newFixture(t)
+	transient := &pluginsdk.Error{Message: "503 from target", Retryable: true}
+	const n = 40
+	errs := make([]error, 2*n) // every run fails twice, in some order
+	for i := range errs {
+		errs[i] = transient
+	}
+	f.actions.script["first"] = errs
+	e := f.engine(t, config.RetryPolicy{MaxAttempts: 2*n + 1, InitialInterval: time.Nanosecond, MaxInterval: time.Nanosecond})
+	// A worker slow to let go (preempted, a GC pause) is what loses the race.
+	e.beforeRelease = func() { time.Sleep(2 * time.Millisecond) }
+	payloads := make([]string, n)
+	for i := range payloads {
+		payloads[i] = fmt.Sprintf(`{"kind":"order","id":"R%d","total":1}`, i)
+	}
+	f.append(t, payloads...)
+	waitRuns(t, f, store.RunFilter{Status: store.StatusCompleted}, n)
+	if got := f.actions.callCount("first"); got != 3*n {
+		t.Errorf("first task called %d times, want %d (each retry exactly once)", got, 3*n)
 	}
 }
 

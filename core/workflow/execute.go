@@ -26,7 +26,10 @@ func (e *Engine) worker() {
 			// Tasks run under their own timeout, not the engine's context, so
 			// that Close lets an attempt in flight finish (graceful drain).
 			e.execute(context.WithoutCancel(e.runCtx), r)
-			e.inflight.Delete(r.ID)
+			if e.beforeRelease != nil {
+				e.beforeRelease()
+			}
+			e.release(r.ID)
 		}
 	}
 }
@@ -42,6 +45,53 @@ func (e *Engine) enqueue(r *store.Run) {
 	case <-e.runCtx.Done():
 		e.inflight.Delete(r.ID)
 	}
+}
+
+// release ends a worker's hold on run id. A retry timer that fired while
+// the run was still held (a short backoff, or Retry-After: 0, can beat the
+// worker back here) left a mark instead of being dropped: the run is then
+// reloaded and queued again.
+func (e *Engine) release(id string) {
+	e.retryMu.Lock()
+	e.inflight.Delete(id)
+	again := e.retryWanted[id]
+	delete(e.retryWanted, id)
+	e.retryMu.Unlock()
+	if again {
+		e.wg.Add(1)
+		go func() { // not inline: enqueue may wait for a free worker, and this is one
+			defer e.wg.Done()
+			e.enqueueStored(id)
+		}()
+	}
+}
+
+// enqueueRetry queues a run whose retry is due, or marks it for release
+// when a worker still holds it.
+func (e *Engine) enqueueRetry(id string) {
+	e.retryMu.Lock()
+	if _, busy := e.inflight.Load(id); busy {
+		e.retryWanted[id] = true
+		e.retryMu.Unlock()
+		return
+	}
+	e.retryMu.Unlock()
+	e.enqueueStored(id)
+}
+
+// enqueueStored loads run id and queues it if it still has work to do.
+func (e *Engine) enqueueStored(id string) {
+	r, err := e.opts.Store.Runs().Get(e.runCtx, id)
+	if err != nil {
+		if e.runCtx.Err() == nil {
+			e.log.Error("load run for retry", "run_id", id, "err", err)
+		}
+		return
+	}
+	if r.Status != store.StatusRetrying && r.Status != store.StatusQueued && r.Status != store.StatusRunning {
+		return // finished meanwhile (a replay, or the held attempt succeeded)
+	}
+	e.enqueue(r)
 }
 
 func (e *Engine) scheduleRetry(id string, at time.Time) {
@@ -61,12 +111,7 @@ func (e *Engine) scheduleRetry(id string, at time.Time) {
 		if closed {
 			return
 		}
-		r, err := e.opts.Store.Runs().Get(e.runCtx, id)
-		if err != nil {
-			e.log.Error("load run for retry", "run_id", id, "err", err)
-			return
-		}
-		e.enqueue(r)
+		e.enqueueRetry(id)
 	})
 }
 
