@@ -51,6 +51,7 @@ type Console struct {
 	loc      *time.Location
 	pages    *pages
 	sessions *sessions
+	logins   *loginLimiter
 	static   *staticFiles
 
 	// closing ends requests that wait (capture next event) when the hub
@@ -94,6 +95,7 @@ func New(o Options) (*Console, error) {
 		return nil, err
 	}
 	con.sessions = newSessions(o.Store.KV(), o.AdminTokenHash, o.SessionTTL, o.Now)
+	con.logins = newLoginLimiter(o.Now)
 	con.closing, con.close = context.WithCancel(context.Background())
 	return con, nil
 }

@@ -42,6 +42,10 @@
 //     the session's TTL, so a restart keeps operators logged in and a copy
 //     of the store holds no usable cookie. A session also records a digest
 //     of the admin token hash: rotating the token ends every session.
+//   - After 10 failed logins from one address within 10 minutes, the form
+//     answers 429 with Retry-After, even to the right token, until that
+//     window ends. The address is fiber's c.IP(): behind a reverse proxy
+//     that is the proxy, unless fiber is told to trust its header.
 //   - Every form carries the session's CSRF token and every POST checks it
 //     (403 otherwise). The login form, which has no session yet, uses a
 //     double-submit cookie scoped to /login. SameSite=Strict already keeps

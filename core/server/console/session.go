@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -276,11 +277,23 @@ func (con *Console) login(c *fiber.Ctx) error {
 		return con.refuse(c, "This login form was refused: its security token is missing or out of date. Open the login page again.")
 	}
 	next := safeNext(c.FormValue("next"))
+	ip := c.IP()
+	if blocked, left := con.logins.blocked(ip); blocked {
+		// Checked before the token, so that guessing stops here even when a
+		// guess would be right.
+		wait := int(left.Round(time.Minute).Minutes())
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(left.Seconds())+1))
+		con.log.Warn("console login refused: too many failures", "ip", ip)
+		return con.renderLogin(c, fiber.StatusTooManyRequests, next,
+			fmt.Sprintf("Too many failed logins from your address. Try again in %d minute(s).", max(wait, 1)))
+	}
 	sum := sha256.Sum256([]byte(c.FormValue("token")))
 	if subtle.ConstantTimeCompare(sum[:], con.o.AdminTokenHash[:]) != 1 {
-		con.log.Warn("console login refused", "ip", c.IP())
+		con.logins.fail(ip)
+		con.log.Warn("console login refused", "ip", ip)
 		return con.renderLogin(c, fiber.StatusUnauthorized, next, "That is not the admin token.")
 	}
+	con.logins.succeed(ip)
 	id, s, err := con.sessions.create(c.UserContext())
 	if err != nil {
 		return err

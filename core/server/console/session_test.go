@@ -2,10 +2,13 @@ package console
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestLoginLogout(t *testing.T) {
@@ -246,5 +249,65 @@ func TestSessionSurvivesRestartNotTokenRotation(t *testing.T) {
 	b.f = rotated
 	if resp := b.get("/runs"); resp.Status != http.StatusSeeOther {
 		t.Fatalf("after token rotation: GET /runs = %d, want a redirect to login", resp.Status)
+	}
+}
+
+// TestLoginFailuresAreLimited: after loginFailures wrong tokens from one
+// address the form answers 429, even to the right token, until the window
+// ends; then the right token works again.
+func TestLoginFailuresAreLimited(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, func(o *Options) { o.Now = clock })
+	b := f.anonymous()
+	csrf := csrfIn(t, b.get("/login").Body)
+	try := func(token string) response {
+		t.Helper()
+		r := b.post("/login", url.Values{"token": {token}, "csrf": {csrf}})
+		if r.Status == http.StatusUnauthorized || r.Status == http.StatusTooManyRequests {
+			csrf = csrfIn(t, r.Body)
+		}
+		return r
+	}
+	for i := range loginFailures {
+		if r := try("wrong"); r.Status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, r.Status)
+		}
+	}
+	r := try(testToken)
+	if r.Status != http.StatusTooManyRequests {
+		t.Fatalf("right token after %d failures: status %d, want 429", loginFailures, r.Status)
+	}
+	mustContain(t, r.Body, "Too many failed logins")
+	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After = %q", ra)
+	}
+	if _, ok := b.cookies[sessionCookie]; ok {
+		t.Fatal("a blocked login got a session cookie")
+	}
+
+	mu.Lock()
+	now = now.Add(loginWindow)
+	mu.Unlock()
+	if r := try(testToken); r.Status != http.StatusSeeOther {
+		t.Fatalf("right token after the window: status %d, want 303", r.Status)
+	}
+}
+
+func TestLoginLimiterBoundsMemory(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	l := newLoginLimiter(func() time.Time { return now })
+	for i := range maxTracked + 50 {
+		l.fail(fmt.Sprintf("10.0.%d.%d", i/256, i%256))
+		now = now.Add(time.Millisecond)
+	}
+	if n := len(l.windows); n > maxTracked {
+		t.Errorf("tracking %d addresses, want at most %d", n, maxTracked)
+	}
+	// The newest address is still counted.
+	last := fmt.Sprintf("10.0.%d.%d", (maxTracked+49)/256, (maxTracked+49)%256)
+	if w := l.windows[last]; w == nil || w.failures != 1 {
+		t.Errorf("newest address window = %+v", w)
 	}
 }
