@@ -44,8 +44,8 @@
 //     of the admin token hash: rotating the token ends every session.
 //   - After 10 failed logins from one address within 10 minutes, the form
 //     answers 429 with Retry-After, even to the right token, until that
-//     window ends. The address is fiber's c.IP(): behind a reverse proxy
-//     that is the proxy, unless fiber is told to trust its header.
+//     window ends. The address is the TCP peer's (forwarded headers are not
+//     trusted), so behind a reverse proxy all clients share one count.
 //   - Every form carries the session's CSRF token and every POST checks it
 //     (403 otherwise). The login form, which has no session yet, uses a
 //     double-submit cookie scoped to /login. SameSite=Strict already keeps
