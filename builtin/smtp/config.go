@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/junctionhub/junction/builtin/internal/duration"
 )
 
 // Defaults of the connection's config block.
@@ -168,13 +170,9 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 		cfg.HeloName = h
 	}
 	if v, ok := m["timeout"]; ok && string(v) != "null" {
-		d, err := parseDuration(v)
-		switch {
-		case err != nil:
+		if d, err := duration.Bounded(v, MaxTimeout); err != nil {
 			bad("config.timeout: %v", err)
-		case d <= 0 || d > MaxTimeout:
-			bad("config.timeout: %s, want more than 0 and at most %s", d, MaxTimeout)
-		default:
+		} else {
 			cfg.Timeout = d
 		}
 	}
@@ -209,21 +207,4 @@ func parseCA(s string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("no PEM certificate found; want the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----")
 	}
 	return pool, nil
-}
-
-// parseDuration accepts a Go duration string ("30s") or a number of seconds.
-func parseDuration(raw json.RawMessage) (time.Duration, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as 30s, got %q", s)
-		}
-		return d, nil
-	}
-	var secs float64
-	if err := json.Unmarshal(raw, &secs); err != nil {
-		return 0, fmt.Errorf("want a duration such as 30s, got %s", raw)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
 }

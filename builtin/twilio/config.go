@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/junctionhub/junction/builtin/internal/duration"
 )
 
 // Defaults of the connection's config block.
@@ -120,13 +122,9 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 	}
 	cfg.WebhookAuthToken = str("webhook_auth_token")
 	if v, ok := m["timeout"]; ok && string(v) != "null" {
-		d, err := parseDuration(v)
-		switch {
-		case err != nil:
+		if d, err := duration.Bounded(v, MaxTimeout); err != nil {
 			bad("config.timeout: %v", err)
-		case d <= 0 || d > MaxTimeout:
-			bad("config.timeout: %s, want more than 0 and at most %s", d, MaxTimeout)
-		default:
+		} else {
 			cfg.Timeout = d
 		}
 	}
@@ -149,21 +147,4 @@ func checkURL(s string) error {
 		return fmt.Errorf("%q: put credentials in auth, not in the URL", s)
 	}
 	return nil
-}
-
-// parseDuration accepts a Go duration string ("15s") or a number of seconds.
-func parseDuration(raw json.RawMessage) (time.Duration, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as 15s, got %q", s)
-		}
-		return d, nil
-	}
-	var secs float64
-	if err := json.Unmarshal(raw, &secs); err != nil {
-		return 0, fmt.Errorf("want a duration such as 15s, got %s", raw)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
 }
