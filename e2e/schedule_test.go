@@ -21,7 +21,7 @@ func TestPullConnectionOperations(t *testing.T) {
 	// An unknown subcommand's --help prints the parent's help: look for a
 	// flag of fetch itself.
 	if out, _ := junctionCLI(t, nil, "connection", "fetch", "--help"); !strings.Contains(out, "--metadata-only") {
-		t.Skipf("`junction connection fetch` is not wired into the CLI yet:\n%s", out)
+		t.Fatalf("`junction connection fetch --help` does not show --metadata-only:\n%s", out)
 	}
 	srv := sftptest.Start(t)
 	srv.AddUser("junction", "pw")
@@ -56,7 +56,7 @@ spec:
   schedule: {every: 24h, start: "02:00", timezone: America/New_York}
 `, srv.Host(), srv.Port(), srv.Fingerprint()))
 	if out, code := junctionCLI(t, nil, "validate", configs); code != 0 {
-		t.Skipf("the sftp builtin is not registered in the binary yet:\n%s", out)
+		t.Fatalf("validate the sftp connection:\n%s", out)
 	}
 	data := t.TempDir()
 	h := startHub(t, configs, data, nil, "")

@@ -233,6 +233,7 @@ func (p *pullSource) configuredSecret() string {
 // waitJob waits until the newest job of connection has ended and returns it.
 func waitJob(t *testing.T, r *fetch.Runner, connection string) fetch.Job {
 	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		jobs, err := r.Jobs(context.Background(), connection, 1)
 		if err != nil {
@@ -240,6 +241,9 @@ func waitJob(t *testing.T, r *fetch.Runner, connection string) fetch.Job {
 		}
 		if len(jobs) == 1 && jobs[0].Done() {
 			return jobs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the newest job of %s has not ended after 30s: %+v", connection, jobs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

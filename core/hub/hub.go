@@ -109,7 +109,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		return nil, fmt.Errorf("create data dir %s: %w", h.Settings.DataDir, err)
 	}
 	h.Plugins, err = OpenPlugins(ctx, PluginOptions{
-		DataDir: h.Settings.DataDir, Dirs: resolveDirs(o.ConfigPaths, h.Settings.PluginDirs),
+		DataDir: h.Settings.DataDir, Dirs: h.Settings.PluginDirs,
 		Build: o.BuildPlugins, Progress: o.Out, Logger: o.Logger, Settings: h.Settings,
 	})
 	if err != nil {
@@ -231,9 +231,6 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	})
 	return h, nil
 }
-
-// resolveDirs makes plugin dirs relative to the working directory.
-func resolveDirs(_ []string, dirs []string) []string { return dirs }
 
 // Listen binds the server's address (":0" picks a free port).
 func (h *Hub) Listen() (net.Addr, error) {

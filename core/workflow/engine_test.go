@@ -308,10 +308,19 @@ func TestEventsBecomeRunsOnceAcrossRestart(t *testing.T) {
 	f.append(t, `{"kind":"order","id":"A","total":1}`, `{"kind":"order","id":"B","total":1}`)
 	waitRuns(t, f, store.RunFilter{Status: store.StatusCompleted}, 2)
 	e.Close()
-	f.engine(t, config.RetryPolicy{})
+	e2 := f.engine(t, config.RetryPolicy{})
 	f.append(t, `{"kind":"order","id":"C","total":1}`)
 	waitRuns(t, f, store.RunFilter{Status: store.StatusCompleted}, 3)
-	time.Sleep(50 * time.Millisecond)
+	// Runs are created in the same write that moves the dispatcher's cursor,
+	// and events are dispatched in order: once the cursor has passed C, a
+	// second dispatch of A or B would already be visible.
+	deadline := time.Now().Add(15 * time.Second)
+	for e2.Lag() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dispatcher lag still %d after 15s", e2.Lag())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := len(f.runs(t, store.RunFilter{})); n != 3 {
 		t.Errorf("runs after restart = %d, want 3 (no event dispatched twice)", n)
 	}

@@ -96,9 +96,7 @@ func TestCallsWaitForAFreeInstance(t *testing.T) {
 		_, _ = perform(c, context.Background(), "loop", `{}`)
 	}()
 	<-started
-	for c.Stats().InUse == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitInUse(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := perform(c, ctx, "echo", `{}`)
@@ -314,9 +312,7 @@ func TestGCWhileAGuestSpins(t *testing.T) {
 		_, err := perform(c, context.Background(), "loop", `{}`)
 		done <- err
 	}()
-	for c.Stats().InUse == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitInUse(t, c)
 	runtime.GC() // stops the world, spinning guest included
 	select {
 	case err := <-done:
@@ -325,5 +321,17 @@ func TestGCWhileAGuestSpins(t *testing.T) {
 	}
 	if pe := asError(t, <-done); pe.Code != "timeout" {
 		t.Errorf("loop error = %+v, want a timeout", pe)
+	}
+}
+
+// waitInUse waits until the pool has a call in flight.
+func waitInUse(t *testing.T, c *wasm.Connector) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Stats().InUse == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no call in flight after 10s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
