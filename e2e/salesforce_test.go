@@ -26,6 +26,8 @@ import (
 
 const (
 	sfOrg         = "00D000000000062EAA"
+	sfToken       = "e2e-salesforce-path-token-0123456789"
+	sfHook        = "/hooks/salesforce-cases/" + sfToken
 	sfTwilioSID   = "AC0123456789abcdef0123456789abcdef"
 	sfTwilioToken = "e2e-twilio-auth-token"
 )
@@ -76,8 +78,8 @@ func (e *sfEnv) restart(t *testing.T, edit func(string) string) {
 	}
 	writeFile(t, filepath.Join(e.config, "sms.yaml"), string(sms))
 	e.h = startHub(t, e.config, e.data, map[string]string{
-		"SALESFORCE_ORG_IDS": sfOrg,
-		"SMTP_HOST":          e.mail.Host, "SMTP_PORT": strconv.Itoa(e.mail.Port), "SMTP_CA_CERT": e.mail.CAPEM,
+		"SALESFORCE_ORG_IDS": sfOrg, "SF_PATH_TOKEN": sfToken,
+		"SMTP_HOST": e.mail.Host, "SMTP_PORT": strconv.Itoa(e.mail.Port), "SMTP_CA_CERT": e.mail.CAPEM,
 		"SMTP_USERNAME": "care", "SMTP_PASSWORD": "smtp-secret",
 		"TWILIO_ACCOUNT_SID": sfTwilioSID, "TWILIO_AUTH_TOKEN": sfTwilioToken, "TWILIO_BASE_URL": e.sms.URL,
 	}, "")
@@ -114,7 +116,7 @@ func (e *sfEnv) ack(t *testing.T, body []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, got := e.post(t, "/hooks/salesforce-cases", body)
+	code, got := e.post(t, sfHook, body)
 	canon, err := sfCanonical(got)
 	if code != 200 || err != nil || !slices.Equal(canon, want) {
 		t.Fatalf("HTTP %d %s (%v): want the notificationsResponse of ack-response.xml", code, got, err)
@@ -290,11 +292,11 @@ func TestSalesforceEndToEnd(t *testing.T) {
 		t.Errorf("wrong connection URL: HTTP %d %s; want 404 naming no configured connection", code, body)
 	}
 	foreign := bytes.ReplaceAll(sfFixture(t, "case-closed.xml"), []byte(sfOrg), []byte("00D5e000000AbCdEAK"))
-	if code, body = e.post(t, "/hooks/salesforce-cases", foreign); code != 401 || !strings.Contains(sfFaultString(t, body), "organization 00D5e000000AbCdEAK is not allowed") {
+	if code, body = e.post(t, sfHook, foreign); code != 401 || !strings.Contains(sfFaultString(t, body), "organization 00D5e000000AbCdEAK is not allowed") {
 		t.Errorf("foreign organization: HTTP %d %s", code, body)
 	}
 	whole := sfFixture(t, "case-closed.xml")
-	if code, body = e.post(t, "/hooks/salesforce-cases", whole[:len(whole)-40]); code != 500 || !strings.Contains(sfFaultString(t, body), "malformed outbound message") {
+	if code, body = e.post(t, sfHook, whole[:len(whole)-40]); code != 500 || !strings.Contains(sfFaultString(t, body), "malformed outbound message") {
 		t.Errorf("truncated SOAP: HTTP %d %s", code, body)
 	}
 	if recs := e.records(t); len(recs) != 0 {
@@ -434,7 +436,7 @@ func TestSalesforceInactiveSurvey(t *testing.T) {
 
 	const other = "00D5e000000AbCdEAK"
 	leads := bytes.ReplaceAll(sfFixture(t, "lead-two-notifications.xml"), []byte(sfOrg), []byte(other))
-	if code, body := e.post(t, "/hooks/salesforce-cases", leads); code != 401 || !strings.Contains(sfFaultString(t, body), other) {
+	if code, body := e.post(t, sfHook, leads); code != 401 || !strings.Contains(sfFaultString(t, body), other) {
 		t.Fatalf("leads of another organization: HTTP %d %s", code, body)
 	}
 

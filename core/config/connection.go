@@ -17,6 +17,7 @@ import (
 //	  config: {...}               # the connector's own settings
 //	  schedule: {...}             # pull connectors: see Schedule
 //	  network: {...}              # see Network
+//	  inbound: {...}              # see Inbound
 //	  dedup_window: 24h           # drop repeated deliveries within this window
 type Connection struct {
 	Name, Connector string
@@ -31,6 +32,8 @@ type Connection struct {
 	// ConfigPos is the position of each top-level config key, so a connector's
 	// config check can report at the right line.
 	ConfigPos map[string]Pos
+	// Inbound limits who may push to the connection; nil when not set.
+	Inbound *Inbound
 }
 
 // Auth is how a connection authenticates (spec.auth). Its type decides which
@@ -91,7 +94,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 	if spec == nil {
 		return c, at
 	}
-	o := d.object(spec, "spec", "connector", "auth", "config", "schedule", "network", "dedup_window")
+	o := d.object(spec, "spec", "connector", "auth", "config", "schedule", "network", "inbound", "dedup_window")
 	if o == nil {
 		return c, at
 	}
@@ -124,6 +127,9 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 	}
 	if v := o.get("network"); v != nil {
 		c.Network = d.network(v, o.sub("network"))
+	}
+	if v := o.get("inbound"); v != nil {
+		c.Inbound = d.inbound(v, o.sub("inbound"))
 	}
 	if v := o.get("dedup_window"); v != nil {
 		c.DedupWindow, _ = d.duration(v, o.sub("dedup_window"))

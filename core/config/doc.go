@@ -53,8 +53,17 @@
 //	  require_signatures: false      # true needs trusted_keys
 //	  workers: 4                     # default: twice the number of CPUs
 //	  retry: {max_attempts: 5, initial_interval: 1s, max_interval: 5m}
+//	  tls: {cert: fullchain.pem, key: key.pem}   # serve HTTPS; default: plain HTTP
+//	  trusted_proxies: [10.0.0.0/8]  # IPs or CIDRs; default: none
 //
-// All keys are optional and default as shown.
+// All keys are optional and default as shown. tls names PEM files: the
+// certificate chain (server certificate first) and its private key; both are
+// read and matched at load time (junction validate too), and a renewed
+// certificate takes effect at the next start. A peer in
+// trusted_proxies may say whom it forwards for in X-Forwarded-For: the
+// client is then the right-most address there that is not a trusted proxy
+// (inbound.allow_ips checks it). Without trusted_proxies the header is
+// ignored. File paths are relative to the working directory, as data_dir is.
 //
 // # kind: Connection
 //
@@ -75,9 +84,24 @@
 //	    allow_hosts: [api.example.com, "*.example.org:8443"]   # outbound HTTP allow-list
 //	    allow_private: false         # true allows private and loopback addresses
 //	  dedup_window: 24h              # drop repeated deliveries within the window
+//	  inbound:                       # who may push; default: anyone the connector accepts
+//	    allow_ips: [203.0.113.0/24, 198.51.100.7]   # IPs or CIDRs (no host bits set)
+//	    client_ca: ca.pem            # PEM certificates a client certificate must chain to
+//	    rate_limit: {per_second: 50, burst: 100}    # burst default: per_second rounded up
 //
 // An auth key that its type does not use is an error, as is a required one
 // that is missing or empty.
+//
+// inbound is checked on /hooks/{connection} before the body is read, in
+// this order: allow_ips (else 403 ip_not_allowed), client_ca (no client
+// certificate: 401 client_cert_required; one that does not chain to the
+// file's certificates for client authentication: 403 client_cert_invalid),
+// rate_limit (a token bucket per connection: 429 rate_limited with
+// Retry-After). An empty allow_ips is an error (it would refuse everyone);
+// leave the key out instead. client_ca needs Settings tls, since a client
+// certificate reaches Junction only when it terminates TLS itself; the file
+// is read at load time and must hold at least one certificate. A file
+// holding the client's own certificate pins it.
 //
 // # kind: Workflow
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -50,6 +51,11 @@ type Settings struct {
 	Workers int
 	// Retry is the default retry policy of tasks (retry).
 	Retry RetryPolicy
+	// TLS, when set (tls: {cert, key}), makes Junction serve HTTPS itself.
+	TLS *TLS
+	// TrustedProxies (trusted_proxies) are the peers allowed to say, in
+	// X-Forwarded-For, whom they forward for; see Inbound.AllowIPs.
+	TrustedProxies []netip.Prefix
 	// Pos is where the Settings document starts; zero when there is none.
 	Pos Pos
 }
@@ -86,7 +92,7 @@ func DefaultRetry() RetryPolicy {
 	return RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute}
 }
 
-var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry"}
+var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies"}
 
 // settings decodes the Settings document's spec (nil: all defaults).
 func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
@@ -171,6 +177,7 @@ func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
 		s.Retry = r.fill(s.Retry)
 		d.checkRetry(v, o.sub("retry"), s.Retry)
 	}
+	d.edgeSettings(o, &s)
 }
 
 // retry decodes a retry policy, leaving absent values zero.

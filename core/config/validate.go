@@ -30,6 +30,7 @@ func (l *loader) finish() {
 		if c.Schedule != nil && c.Schedule.Timezone == "" {
 			c.Schedule.Timezone = l.b.Settings.Timezone
 		}
+		l.checkInbound(c)
 		if l.check != nil && connectorRE.MatchString(c.Connector) && !l.check.ConnectorKnown(c.Connector) {
 			l.errorAt(l.pos.connector[c], "spec.connector: unknown connector %q: not a builtin and no installed plugin has that name", c.Connector)
 		}

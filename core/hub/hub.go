@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -206,7 +207,12 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsConfig, err := serverTLS(h.Settings, h.Bundle.Connections)
+	if err != nil {
+		return nil, err
+	}
 	h.Server = server.New(server.Options{
+		TLS: tlsConfig, TrustedProxies: h.Settings.TrustedProxies,
 		Store: st, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: hash,
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: publicURL, Metrics: metrics, Logger: o.Logger,
 		Mount: h.Console.Mount,
@@ -230,6 +236,15 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		},
 	})
 	return h, nil
+}
+
+// serverTLS is the listener's TLS configuration, or nil when Settings give
+// no tls.
+func serverTLS(s config.Settings, conns []*config.Connection) (*tls.Config, error) {
+	if s.TLS == nil {
+		return nil, nil
+	}
+	return server.NewTLSConfig(s.TLS, conns)
 }
 
 // Listen binds the server's address (":0" picks a free port).

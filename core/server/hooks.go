@@ -26,6 +26,9 @@ func (s *Server) hook(c *fiber.Ctx) error {
 		return apiError(c, fiber.StatusNotFound, "unknown_connection",
 			"no connection is configured at this URL: check the connection name in the sender's endpoint URL", nil)
 	}
+	if err := s.guard(c, conn); err != nil {
+		return s.refuse(c, name, err)
+	}
 	recv, ok := conn.Connector.(pluginsdk.Receiver)
 	if !ok || !conn.Spec.HasRole(pluginsdk.RoleReceive) {
 		s.o.Metrics.rejected(name, "not_inbound")

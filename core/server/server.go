@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,11 @@ type Options struct {
 	APIRoutes []func(api fiber.Router)
 	// Mount, when set, adds more routes (the console) after the API's.
 	Mount func(app *fiber.App)
+	// TLS, when set, makes Serve speak HTTPS (see NewTLSConfig).
+	TLS *tls.Config
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when a
+	// connection's inbound.allow_ips is checked.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is Junction's HTTP server.
@@ -54,6 +61,8 @@ type Server struct {
 	app   *fiber.App
 	log   *slog.Logger
 	ready atomic.Bool
+	// guards holds the inbound rate limits' buckets (guard.go).
+	guards guardState
 }
 
 // New builds the server and its routes.
@@ -127,8 +136,12 @@ func (s *Server) routes() {
 	})
 }
 
-// Serve listens on ln until Shutdown.
+// Serve listens on ln until Shutdown, speaking HTTPS when Options.TLS is
+// set.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.o.TLS != nil {
+		ln = tls.NewListener(ln, s.o.TLS)
+	}
 	s.ready.Store(true)
 	return s.app.Listener(ln)
 }

@@ -135,7 +135,11 @@ func TestConfigure(t *testing.T) {
 		{"bad window", `{"organization_ids": ["00D000000000062EAA"], "dedup_window": "1 day"}`, pluginsdk.Auth{}, []string{"config.dedup_window"}},
 		{"unknown key and missing", `{"organization_id": "00D000000000062EAA"}`, pluginsdk.Auth{},
 			[]string{"config.organization_id: unknown key", "config.organization_ids: required"}},
-		{"auth given", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: "x"}, []string{"auth: type api_key is not used"}},
+		{"path token", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: testToken}, nil},
+		{"auth none", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthNone}, nil},
+		{"short path token", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: "x"}, []string{"auth.secret: the path token has 1 characters; use at least 16"}},
+		{"path token with a slash", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: "abcdefgh/ijklmnopq"}, []string{"auth.secret: the path token may hold only"}},
+		{"basic auth", testConfig, pluginsdk.Auth{Type: pluginsdk.AuthBasic, Username: "u", Password: "p"}, []string{"auth: type basic is not used", "use api_key"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +178,9 @@ func TestIDChecksum(t *testing.T) {
 
 func target(t *testing.T) plugintest.Target {
 	return plugintest.Target{
-		Config: json.RawMessage(testConfig),
+		Config:    json.RawMessage(testConfig),
+		Auth:      pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: testToken},
+		Authorize: func(req *pluginsdk.HTTPRequest) { req.Path = "/" + testToken },
 		BadConfigs: []plugintest.BadConfig{
 			{Config: json.RawMessage(`{"organization_ids": ["00D"]}`), WantMissing: []string{"organization_ids"}},
 			{Config: json.RawMessage(`{"organization_ids": ["00D000000000062EAA"], "dedup_window": "soon"}`), WantMissing: []string{"dedup_window"}},

@@ -39,6 +39,9 @@ type Salesforce struct {
 	// orgs holds the 15-character (case-sensitive) form of each allowed
 	// organization ID.
 	orgs map[string]bool
+	// token is the SHA-256 of the secret path token (auth api_key), or nil
+	// with auth none.
+	token []byte
 }
 
 func (s *Salesforce) Spec() pluginsdk.Spec {
@@ -48,7 +51,10 @@ func (s *Salesforce) Spec() pluginsdk.Spec {
 		ABI:         pluginsdk.ABIVersion,
 		Description: "Receives Salesforce outbound messages (SOAP, from Workflow Rules or Flows): one event per notification, acknowledged after they are stored.",
 		Direction:   pluginsdk.Inbound,
-		Auth:        []pluginsdk.AuthType{pluginsdk.AuthNone},
+		// api_key: the secret is a path token (/hooks/{connection}/{token}),
+		// since Salesforce sends no credentials of its own. none leaves
+		// only the organization ID, which is not a secret.
+		Auth: []pluginsdk.AuthType{pluginsdk.AuthAPIKey, pluginsdk.AuthNone},
 		Config: []pluginsdk.Param{
 			{Name: "organization_ids", Type: pluginsdk.TypeList, Required: true,
 				Description: "Salesforce organization IDs (00D…, 15 or 18 characters) allowed to send; others get a SOAP fault and HTTP 401."},
@@ -100,13 +106,14 @@ func (s *Salesforce) Configure(_ context.Context, pc *pluginsdk.Context) error {
 			problems = append(problems, fmt.Sprintf("config.dedup_window: %q is not a positive Go duration such as 24h or 48h", w))
 		}
 	}
-	if pc.Auth.Type != "" && pc.Auth.Type != pluginsdk.AuthNone {
-		problems = append(problems, fmt.Sprintf("auth: type %s is not used: Salesforce outbound messages carry no credentials; the organization ID allow-list authenticates them", pc.Auth.Type))
+	token, err := pathToken(pc.Auth)
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return pluginsdk.Errorf("%s", strings.Join(problems, "; "))
 	}
-	s.pc, s.orgs = pc, orgs
+	s.pc, s.orgs, s.token = pc, orgs, token
 	return nil
 }
 
@@ -190,6 +197,11 @@ func (s *Salesforce) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, pluginsdk.Retryable("salesforce: %v", err)
+	}
+	// The token is checked first: it costs a hash, and a sender without it
+	// learns nothing more about the connection.
+	if reason := s.checkToken(req.Path); reason != "" {
+		return s.refuse(401, "Client", reason), nil
 	}
 	if req.Method != "" && req.Method != "POST" {
 		return s.refuse(405, "Client", fmt.Sprintf("method %s: Salesforce outbound messages are POSTed", req.Method)), nil

@@ -35,7 +35,7 @@ func (checker) ActionKnown(c, a string) (bool, bool) {
 
 func TestSampleLoadsAndConfigures(t *testing.T) {
 	env := func(name string) (string, bool) {
-		v, ok := map[string]string{"SMTP_HOST": "smtp.example.com", "SMTP_USERNAME": "care", "SMTP_PASSWORD": "secret"}[name]
+		v, ok := map[string]string{"SMTP_HOST": "smtp.example.com", "SMTP_USERNAME": "care", "SMTP_PASSWORD": "secret", "SF_PATH_TOKEN": testToken}[name]
 		return v, ok
 	}
 	b, err := config.Load([]string{"sample.yaml"}, config.Options{LookupEnv: env, Check: checker{}})
@@ -56,7 +56,11 @@ func TestSampleLoadsAndConfigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := plugintest.NewHost(t)
-		if err := (&Salesforce{}).Configure(context.Background(), h.Context(raw, pluginsdk.Auth{})); err != nil {
+		auth := pluginsdk.Auth{Type: pluginsdk.AuthType(cc.Auth.Type), Secret: cc.Auth.Secret}
+		if auth.Type != pluginsdk.AuthAPIKey {
+			t.Errorf("connection %s from sample.yaml: auth %s, want api_key (the path token)", cc.Name, auth.Type)
+		}
+		if err := (&Salesforce{}).Configure(context.Background(), h.Context(raw, auth)); err != nil {
 			t.Errorf("connection %s from sample.yaml: %v", cc.Name, err)
 		}
 	}

@@ -40,6 +40,9 @@ func newUpCmd(build bool) *cobra.Command {
 				return err
 			}
 			url := consoleURL(a.String())
+			if h.Settings.TLS != nil {
+				url = "https" + strings.TrimPrefix(url, "http")
+			}
 			fmt.Fprintf(out, "junction is serving on %s (data in %s)\n", url, h.Settings.DataDir)
 			fmt.Fprintf(out, "  console:  %s/\n  hooks:    %s/hooks/{connection}\n  api:      %s/api/v1\n", url, url, url)
 			if h.NewAdminToken != "" {
