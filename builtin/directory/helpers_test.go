@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -37,17 +38,27 @@ func openStore(t *testing.T) store.Store {
 }
 
 // newEnv is the task.Env the hub builds, with one directory deduplicated
-// by email, then first and last name.
+// by email, then first and last name, in the Europe/Rome time zone.
 func newEnv(t *testing.T, st store.Store) *task.Env {
 	t.Helper()
+	return envWith(t, st, []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"firstName", "lastName"}}}})
+}
+
+// envWith is the task.Env the hub builds for these directories.
+func envWith(t *testing.T, st store.Store, dirs []*config.Directory) *task.Env {
+	t.Helper()
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &task.Env{
-		Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Services: map[string]any{},
-		Resources: map[string]any{
-			"Directory": []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"firstName", "lastName"}}}},
-			"Settings":  config.Settings{Timezone: "Europe/Rome"},
-		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Events: st.Log(),
+		Contacts: coredir.New(st, dirs), Location: rome,
 	}
 }
+
+// service is the directory service the hub gave the tasks of env.
+func service(env *task.Env) *coredir.Service { return env.Contacts.(*coredir.Service) }
 
 // tasks builds the three registered tasks for env, as the hub does.
 func tasks(t *testing.T, env *task.Env) map[string]task.Executor {

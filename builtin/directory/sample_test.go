@@ -71,10 +71,9 @@ func TestSampleWorkflowsRun(t *testing.T) {
 	if len(b.Directories) != 1 || b.Directories[0].Name != "POOL_demo" || len(b.Directories[0].Dedup) != 2 {
 		t.Fatalf("directories = %+v", b.Directories)
 	}
-	env := newEnv(t, openStore(t))
-	env.Resources["Directory"] = b.Directories
+	env := envWith(t, openStore(t), b.Directories)
 	ex := tasks(t, env)
-	svc := env.Services[ServiceName].(*coredir.Service)
+	svc := service(env)
 
 	runs := []struct {
 		file    string

@@ -12,29 +12,32 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/builtin/internal/taskinput"
-	"github.com/junctionhub/junction/core/config"
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
-// ServiceName is the task.Env.Services key of the shared directory service.
-const ServiceName = "directory"
+// needs are the hub services every directory task uses: the contact
+// directory, and the event log for the triggering event's time.
+var needs = []task.Service{task.NeedContacts, task.NeedEvents}
 
 func init() {
 	task.Register(task.Def{
 		ID:          "directory.upsert_contact",
+		Needs:       needs,
 		Description: "Create or update a contact (dedup by the directory's rules); embedded data, or a transaction with as: transaction",
 		New:         newTask(upsertContact),
 	})
 	task.Register(task.Def{
 		ID:          "directory.add_transaction",
+		Needs:       needs,
 		Description: "Add a transaction to a contact, creating the contact when none matches",
 		New:         newTask(addTransaction),
 	})
 	task.Register(task.Def{
 		ID:          "directory.add_to_mailing_list",
+		Needs:       needs,
 		Description: "Add a contact (created when none matches) to a mailing list, created on first use",
 		New:         newTask(addToMailingList),
 	})
@@ -42,49 +45,20 @@ func init() {
 
 // executor is one directory task with what it needs from the hub.
 type executor struct {
-	svc *coredir.Service
-	log store.Log      // to look up the triggering event's time; nil without a store
+	svc task.Contacts
+	log task.EventLog  // to look up the triggering event's time
 	loc *time.Location // the organisation's time zone, for dates without one
 	run func(ctx context.Context, x *executor, c *task.Call) (coredir.Result, error)
 }
 
 func newTask(run func(context.Context, *executor, *task.Call) (coredir.Result, error)) func(*task.Env) (task.Executor, error) {
 	return func(env *task.Env) (task.Executor, error) {
-		svc, err := Service(env)
-		if err != nil {
-			return nil, err
+		loc := env.Location
+		if loc == nil {
+			loc = time.UTC
 		}
-		loc := time.UTC
-		if s, ok := env.Resources["Settings"].(config.Settings); ok && s.Timezone != "" {
-			if loc, err = time.LoadLocation(s.Timezone); err != nil {
-				return nil, fmt.Errorf("organisation time zone %q: %w", s.Timezone, err)
-			}
-		}
-		x := &executor{svc: svc, loc: loc, run: run}
-		if env.Store != nil {
-			x.log = env.Store.Log()
-		}
-		return x, nil
+		return &executor{svc: env.Contacts, log: env.Events, loc: loc, run: run}, nil
 	}
-}
-
-// Service returns the hub's directory service: env.Services["directory"]
-// when the hub put one there, else one built from env.Store and the
-// configured directories, which it stores in env.Services so that every
-// directory task (and the survey builtin) shares it and its locks.
-func Service(env *task.Env) (*coredir.Service, error) {
-	if s, ok := env.Services[ServiceName].(*coredir.Service); ok {
-		return s, nil
-	}
-	if env.Store == nil {
-		return nil, errors.New("the directory tasks need a store")
-	}
-	dirs, _ := env.Resources[config.KindDirectory].([]*config.Directory)
-	s := coredir.New(env.Store, dirs)
-	if env.Services != nil {
-		env.Services[ServiceName] = s
-	}
-	return s, nil
 }
 
 // Execute implements task.Executor.
@@ -135,7 +109,7 @@ func (x *executor) eventTime(ctx context.Context, c *task.Call) (time.Time, erro
 	if ev == nil {
 		return time.Time{}, nil
 	}
-	if ev.OccurredAt.IsZero() && ev.ReceivedAt.IsZero() && ev.ID != "" && x.log != nil {
+	if ev.OccurredAt.IsZero() && ev.ReceivedAt.IsZero() && ev.ID != "" {
 		stored, err := x.log.Get(ctx, ev.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return time.Time{}, nil

@@ -32,7 +32,7 @@ func TestUpsertContactTask(t *testing.T) {
 	if second.Created || second.ContactID != first.ContactID {
 		t.Errorf("second = %+v, want contact %s updated", second, first.ContactID)
 	}
-	svc := env.Services[ServiceName].(*coredir.Service)
+	svc := service(env)
 	c, err := svc.Contact(context.Background(), first.ContactID)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestUpsertContactAsTransaction(t *testing.T) {
 	if again := mustRun(t, ex, "run_1/case", with); again != r {
 		t.Errorf("retry = %+v, want %+v", again, r)
 	}
-	svc := env.Services[ServiceName].(*coredir.Service)
+	svc := service(env)
 	d, err := svc.Get(context.Background(), r.ContactID)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestAddTransactionTaskDatesFromTheEvent(t *testing.T) {
 	mustRun(t, ex, "run_4/tx", `{"directory":"POOL_demo","contact":{"email":"bob@example.com"},"data":{},"date":1577836800}`,
 		func(c *task.Call) { c.Event = &event.Event{OccurredAt: occurred} })
 
-	svc := env.Services[ServiceName].(*coredir.Service)
+	svc := service(env)
 	txs, err := svc.Transactions(context.Background(), r.ContactID)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestTaskInputErrors(t *testing.T) {
 			permanent(t, err, tt.want)
 		})
 	}
-	svc := env.Services[ServiceName].(*coredir.Service)
+	svc := service(env)
 	if n, _ := svc.Count(context.Background(), "POOL_demo"); n != 0 {
 		t.Errorf("%d contacts stored by refused tasks, want 0", n)
 	}
@@ -210,23 +210,48 @@ func TestStorageFailureIsRetryable(t *testing.T) {
 }
 
 func TestTasksShareOneService(t *testing.T) {
-	env := newEnv(t, openStore(t))
-	tasks(t, env)
-	first, ok := env.Services[ServiceName].(*coredir.Service)
-	if !ok {
-		t.Fatalf("Services[%q] = %T, want the shared *directory.Service", ServiceName, env.Services[ServiceName])
-	}
+	st := openStore(t)
+	env := newEnv(t, st)
 	for id, ex := range tasks(t, env) {
-		if ex.(*executor).svc != first {
+		if ex.(*executor).svc != env.Contacts {
 			t.Errorf("%s built its own service", id)
 		}
 	}
 	// The hub's own service is used as is.
-	hubs := coredir.New(env.Store, nil)
-	env.Services[ServiceName] = hubs
+	hubs := coredir.New(st, nil)
+	env.Contacts = hubs
 	for id, ex := range tasks(t, env) {
 		if ex.(*executor).svc != hubs {
-			t.Errorf("%s ignored Services[%q]", id, ServiceName)
+			t.Errorf("%s ignored task.Env.Contacts", id)
 		}
+	}
+}
+
+// TestMissingServiceFailsAtStart: a hub that does not provide what a
+// directory task needs cannot build it, and the error names both.
+func TestMissingServiceFailsAtStart(t *testing.T) {
+	tests := []struct {
+		name string
+		drop func(*task.Env)
+		want string
+	}{
+		{"contacts", func(e *task.Env) { e.Contacts = nil }, "needs task.Env.Contacts (the contact directory), which the hub did not provide"},
+		{"events", func(e *task.Env) { e.Events = nil }, "needs task.Env.Events (the store's event log), which the hub did not provide"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, id := range []string{"directory.upsert_contact", "directory.add_transaction", "directory.add_to_mailing_list"} {
+				env := newEnv(t, openStore(t))
+				tt.drop(env)
+				d, _ := task.Lookup(id)
+				ex, err := d.New(env)
+				if err == nil || ex != nil {
+					t.Fatalf("%s built without %s: %v", id, tt.name, ex)
+				}
+				if want := "task " + id + " " + tt.want; err.Error() != want {
+					t.Errorf("error %q\nwant  %q", err, want)
+				}
+			}
+		})
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/event"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -23,10 +22,6 @@ import (
 
 // TaskID is what `uses:` names.
 const TaskID = "events.collect"
-
-// ConnectionsService is the task.Env.Services key of the hub's connections
-// (*connector.Manager).
-const ConnectionsService = "connections"
 
 // Settle is how long after a window's end collecting waits before reading
 // it. An event is stamped (ReceivedAt) when its append is prepared and is
@@ -44,39 +39,22 @@ var fileConnectors = map[string]bool{"sftp": true, "s3": true}
 func init() {
 	task.Register(task.Def{
 		ID:          TaskID,
+		Needs:       []task.Service{task.NeedEvents, task.NeedConnections},
 		Description: "The events a connection received in a time window (default the hour before with.at), as records for an export",
 		New:         newCollector,
 	})
 }
 
-// connections finds configured connections; *connector.Manager is one.
-type connections interface {
-	Get(name string) (*connector.Conn, bool)
-	All() []*connector.Conn
-}
-
-var _ connections = (*connector.Manager)(nil)
-
 // collector is the events.collect executor.
 type collector struct {
-	log   eventLog    // nil without a store
-	conns connections // nil without the hub's connections
+	log   eventLog
+	conns task.Connections
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// newCollector never fails: a hub (or a test) without a store or without
-// connections still builds every builtin task, and a run of events.collect
-// there fails with the reason.
 func newCollector(env *task.Env) (task.Executor, error) {
-	x := &collector{now: time.Now, sleep: sleepCtx}
-	if env.Store != nil {
-		x.log = env.Store.Log()
-	}
-	if c, ok := env.Services[ConnectionsService].(connections); ok {
-		x.conns = c
-	}
-	return x, nil
+	return &collector{log: env.Events, conns: env.Connections, now: time.Now, sleep: sleepCtx}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -96,17 +74,14 @@ func (x *collector) Execute(ctx context.Context, c *task.Call) (json.RawMessage,
 	if err != nil {
 		return nil, err
 	}
-	if x.log == nil || x.conns == nil {
-		return nil, pluginsdk.Errorf("events.collect: this hub has no event log or no connections to read")
-	}
-	conn, ok := x.conns.Get(in.connection)
+	conn, ok := x.conns.Connection(in.connection)
 	if !ok {
 		return nil, pluginsdk.Errorf("events.collect: with.connection %q is not configured (configured: %s)", in.connection, x.names())
 	}
-	file := fileConnectors[conn.Config.Connector]
+	file := fileConnectors[conn.Connector]
 	if in.includeSource && !file {
 		return nil, pluginsdk.Errorf("events.collect: with.include_source: connection %s (connector %s) does not import files; only sftp and s3 events have a file and line",
-			in.connection, conn.Config.Connector)
+			in.connection, conn.Connector)
 	}
 	if in.entity != "" && len(conn.Spec.Entities) > 0 && !hasEntity(conn, in.entity) {
 		return nil, pluginsdk.Errorf("events.collect: with.entity %q: connection %s has no such entity (it has: %s)", in.entity, in.connection, entityNames(conn))
@@ -242,8 +217,8 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (x *collector) names() string {
 	var names []string
-	for _, c := range x.conns.All() {
-		names = append(names, c.Name())
+	for _, c := range x.conns.Connections() {
+		names = append(names, c.Name)
 	}
 	if len(names) == 0 {
 		return "none"
@@ -252,7 +227,7 @@ func (x *collector) names() string {
 	return strings.Join(names, ", ")
 }
 
-func hasEntity(c *connector.Conn, name string) bool {
+func hasEntity(c task.Connection, name string) bool {
 	for _, e := range c.Spec.Entities {
 		if e.Name == name {
 			return true
@@ -261,7 +236,7 @@ func hasEntity(c *connector.Conn, name string) bool {
 	return false
 }
 
-func entityNames(c *connector.Conn) string {
+func entityNames(c task.Connection) string {
 	names := make([]string, len(c.Spec.Entities))
 	for i, e := range c.Spec.Entities {
 		names[i] = e.Name

@@ -228,20 +228,35 @@ func TestCollectErrors(t *testing.T) {
 	}
 }
 
+// TestCollectWithoutTheHub: without the event log or the connections the
+// task is not built at all (the hub fails at start-up, naming what is
+// missing); with both it runs.
 func TestCollectWithoutTheHub(t *testing.T) {
 	d, ok := task.Lookup(TaskID)
 	if !ok {
 		t.Fatalf("%s is not registered", TaskID)
 	}
-	x, err := d.New(&task.Env{})
-	if err != nil {
-		t.Fatalf("New without a store: %v; want an executor that explains at run time", err)
-	}
-	_, err = run(t, x, `{"connection":"shop","at":"2024-05-01T10:00:00Z"}`)
-	permanent(t, err, "this hub has no event log or no connections to read")
-
 	st := openStore(t)
-	x, err = d.New(&task.Env{Store: st, Services: map[string]any{ConnectionsService: testConns()}})
+	tests := []struct {
+		name string
+		env  *task.Env
+		want string
+	}{
+		{"nothing", &task.Env{},
+			"task events.collect needs task.Env.Events (the store's event log) and task.Env.Connections (the hub's connections), which the hub did not provide"},
+		{"no connections", &task.Env{Events: st.Log()},
+			"task events.collect needs task.Env.Connections (the hub's connections), which the hub did not provide"},
+		{"no event log", &task.Env{Connections: testConns()},
+			"task events.collect needs task.Env.Events (the store's event log), which the hub did not provide"},
+	}
+	for _, tt := range tests {
+		x, err := d.New(tt.env)
+		if err == nil || x != nil || err.Error() != tt.want {
+			t.Errorf("%s: New = %v, %v; want the error %q", tt.name, x, err, tt.want)
+		}
+	}
+
+	x, err := d.New(&task.Env{Events: st.Log(), Connections: testConns()})
 	if err != nil {
 		t.Fatal(err)
 	}

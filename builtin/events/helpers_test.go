@@ -13,8 +13,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/junctionhub/junction/core/config"
-	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/event"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
@@ -42,22 +40,22 @@ func openStore(t testing.TB) store.Store {
 	return st
 }
 
-// fakeConns is the hub's connection manager as the task sees it.
-type fakeConns map[string]*connector.Conn
+// fakeConns is the hub's connections as the task sees them.
+type fakeConns map[string]task.Connection
 
-func (f fakeConns) Get(n string) (*connector.Conn, bool) { c, ok := f[n]; return c, ok }
+func (f fakeConns) Connection(n string) (task.Connection, bool) { c, ok := f[n]; return c, ok }
 
-func (f fakeConns) All() []*connector.Conn {
-	var out []*connector.Conn
+func (f fakeConns) Connections() []task.Connection {
+	var out []task.Connection
 	for _, c := range f {
 		out = append(out, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-func conn(name, connectorName string, entities ...string) *connector.Conn {
-	c := &connector.Conn{Config: &config.Connection{Name: name, Connector: connectorName}, Spec: pluginsdk.Spec{Name: connectorName}}
+func conn(name, connectorName string, entities ...string) task.Connection {
+	c := task.Connection{Name: name, Connector: connectorName, Spec: pluginsdk.Spec{Name: connectorName}}
 	for _, e := range entities {
 		c.Spec.Entities = append(c.Spec.Entities, pluginsdk.Entity{Name: e})
 	}
@@ -114,7 +112,7 @@ func appendEvents(t testing.TB, st store.Store, evs []ev) *retimed {
 
 // newTestCollector is the executor over lg with a clock at now and a sleep
 // that records instead of waiting.
-func newTestCollector(lg eventLog, conns connections, now time.Time, slept *[]time.Duration) *collector {
+func newTestCollector(lg eventLog, conns task.Connections, now time.Time, slept *[]time.Duration) *collector {
 	return &collector{log: lg, conns: conns, now: func() time.Time { return now },
 		sleep: func(_ context.Context, d time.Duration) error {
 			if slept != nil {

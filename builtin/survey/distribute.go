@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/junctionhub/junction/core/config"
-	"github.com/junctionhub/junction/core/connector"
 	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -38,14 +37,19 @@ type DistributeOutput struct {
 	AlreadySent bool `json:"alreadySent,omitempty"`
 }
 
-type distributor struct{ *base }
+type distributor struct {
+	*base
+	surveys
+	contacts task.Contacts
+	conns    task.Connections
+	// links is built here, not by the hub: this task is its only user, and
+	// being one executor per hub it is one signer, which generates the key
+	// once.
+	links *Links
+}
 
-func newDistributor(env *task.Env) (*distributor, error) {
-	b, err := newBase(env)
-	if err != nil {
-		return nil, err
-	}
-	return &distributor{b}, nil
+func newDistributor(env *task.Env) *distributor {
+	return &distributor{base: newBase(env), surveys: newSurveys(env.Surveys), contacts: env.Contacts, conns: env.Connections, links: NewLinks(env.Secrets)}
 }
 
 // Execute implements task.Executor.
@@ -82,7 +86,7 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := d.dir.Upsert(ctx, in.Directory, in.Contact)
+	c, _, err := d.contacts.Upsert(ctx, in.Directory, in.Contact)
 	if err != nil {
 		return nil, fmt.Errorf("survey %s: contact in %s: %w", sv.Name, in.Directory, err)
 	}
@@ -90,7 +94,7 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	if err != nil {
 		return nil, err
 	}
-	dist, created, err := d.dir.CreateDistribution(ctx, coredir.DistributionInput{
+	dist, created, err := d.dists.CreateDistribution(ctx, coredir.DistributionInput{
 		ContactID: c.ID, SurveyID: sv.Name, Method: in.Method, RunID: call.RunID, IdempotencyKey: call.IdempotencyKey,
 	})
 	if err != nil {
@@ -113,7 +117,7 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	out.Link = link
 	action, input, err := message(in, sv, c, dist.ID, link, to)
 	if err != nil {
-		if _, uerr := d.dir.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: err.Error(), Link: link}); uerr != nil {
+		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: err.Error(), Link: link}); uerr != nil {
 			return nil, fmt.Errorf("%v (and recording the failure: %w)", err, uerr)
 		}
 		return nil, permanent("survey %s to %s: %v", sv.Name, c.ID, err)
@@ -122,14 +126,14 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	if perr != nil {
 		pe := pluginsdk.AsError(perr)
 		msg := fmt.Sprintf("survey %s: %s to %s (contact %s) failed: %s", sv.Name, in.Method, to, c.ID, pe.Message)
-		if _, uerr := d.dir.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: pe.Message, Link: link}); uerr != nil {
+		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: pe.Message, Link: link}); uerr != nil {
 			d.log.Error("record failed distribution", "distribution", dist.ID, "error", uerr)
 			msg += fmt.Sprintf(" (recording the failure also failed: %v)", uerr)
 		}
 		return nil, &pluginsdk.Error{Code: pe.Code, Message: msg, Retryable: pe.Retryable, RetryAfter: pe.RetryAfter}
 	}
 	msgID := providerMessageID(res)
-	if _, err := d.dir.MarkDistributionSent(ctx, dist.ID, msgID, link); err != nil {
+	if _, err := d.dists.MarkDistributionSent(ctx, dist.ID, msgID, link); err != nil {
 		// Sent, but not recorded: a retry would send again, which is the
 		// lesser evil than a distribution stuck in queued forever.
 		return nil, fmt.Errorf("survey %s: %s to %s was sent (message %s) but recording it failed: %w", sv.Name, in.Method, to, msgID, err)
@@ -176,24 +180,19 @@ func (d *distributor) via(in *distributeInput) (string, pluginsdk.Performer, err
 	if in.Method == coredir.MethodEmail {
 		action, what = ActionEmail, "send email"
 	}
-	conns, err := d.connections()
-	if err != nil {
-		return "", nil, permanent("%v", err)
-	}
-	able := func(c *connector.Conn) (pluginsdk.Performer, bool) {
-		p, ok := c.Connector.(pluginsdk.Performer)
-		if !ok || !c.Spec.HasRole(pluginsdk.RolePerform) {
+	able := func(c task.Connection) (pluginsdk.Performer, bool) {
+		if c.Performer == nil || !c.Spec.HasRole(pluginsdk.RolePerform) {
 			return nil, false
 		}
 		_, has := c.Spec.Action(action)
-		return p, has
+		return c.Performer, has
 	}
 	if in.Via != "" {
-		c, ok := conns.Get(in.Via)
+		c, ok := d.conns.Connection(in.Via)
 		if !ok {
 			names := make([]string, 0)
-			for _, c := range conns.All() {
-				names = append(names, c.Name())
+			for _, c := range d.conns.Connections() {
+				names = append(names, c.Name)
 			}
 			return "", nil, permanent("with.via: no connection %q (connections: %s)", in.Via, strings.Join(names, ", "))
 		}
@@ -205,9 +204,9 @@ func (d *distributor) via(in *distributeInput) (string, pluginsdk.Performer, err
 	}
 	var names []string
 	var found pluginsdk.Performer
-	for _, c := range conns.All() {
+	for _, c := range d.conns.Connections() {
 		if p, ok := able(c); ok {
-			names, found = append(names, c.Name()), p
+			names, found = append(names, c.Name), p
 		}
 	}
 	switch len(names) {

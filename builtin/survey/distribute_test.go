@@ -12,6 +12,7 @@ import (
 	"github.com/junctionhub/junction/builtin/twilio/twiliotest"
 	"github.com/junctionhub/junction/core/config"
 	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -70,7 +71,7 @@ func TestDistributeByEmail(t *testing.T) {
 		}
 	}
 
-	claims, err := h.env.Services[ServiceLinks].(*Links).VerifyLink(context.Background(), tokenOf(t, out.Link))
+	claims, err := h.links().VerifyLink(context.Background(), tokenOf(t, out.Link))
 	if err != nil {
 		t.Fatalf("VerifyLink: %v", err)
 	}
@@ -215,11 +216,41 @@ func TestDistributeErrors(t *testing.T) {
 	}
 }
 
-func TestDistributeWithoutConnectionManager(t *testing.T) {
-	h := newHub(t, hubOptions{})
-	delete(h.env.Services, ServiceConnections)
-	_, err := h.run(t, h.distribute, "run_1/invite", emailWith)
-	if msg := permanentError(t, err); !strings.Contains(msg, `task.Env.Services["connections"]`) {
-		t.Errorf("error %q", msg)
+// TestMissingServiceFailsAtStart: a hub that does not provide a service a
+// survey task needs cannot build that task (so the hub does not start),
+// and the error names the task and the service.
+func TestMissingServiceFailsAtStart(t *testing.T) {
+	tests := []struct {
+		id   string
+		drop func(*task.Env)
+		want string
+	}{
+		{"survey.distribute", func(e *task.Env) { e.Connections = nil },
+			"task survey.distribute needs task.Env.Connections (the hub's connections), which the hub did not provide"},
+		{"survey.distribute", func(e *task.Env) { e.Secrets, e.Contacts = nil, nil },
+			"task survey.distribute needs task.Env.Contacts (the contact directory) and task.Env.Secrets (the store's secrets), which the hub did not provide"},
+		{"survey.distribute", func(e *task.Env) { e.Distributions = nil },
+			"task survey.distribute needs task.Env.Distributions (the survey distributions of the contact directory), which the hub did not provide"},
+		{"survey.record_reply", func(e *task.Env) { e.Events = nil },
+			"task survey.record_reply needs task.Env.Events (the store's event log), which the hub did not provide"},
+		{"survey.record_reply", func(e *task.Env) { e.Distributions = nil },
+			"task survey.record_reply needs task.Env.Distributions (the survey distributions of the contact directory), which the hub did not provide"},
 	}
+	h := newHub(t, hubOptions{})
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			env := *h.env
+			tt.drop(&env)
+			d, _ := task.Lookup(tt.id)
+			ex, err := d.New(&env)
+			if err == nil || ex != nil || err.Error() != tt.want {
+				t.Errorf("New = %v, %v\nwant the error %q", ex, err, tt.want)
+			}
+		})
+	}
+	// What the survey tasks do not need may be missing.
+	env := *h.env
+	env.Surveys, env.Location, env.Logger = nil, nil, nil
+	build(t, &env, "survey.distribute")
+	build(t, &env, "survey.record_reply")
 }

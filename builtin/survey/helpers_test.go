@@ -91,19 +91,16 @@ func newHub(t testing.TB, o hubOptions) *hub {
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
 	h.conns = mgr
+	h.dir = coredir.New(h.st, []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"phone"}}}})
 	h.env = &task.Env{
-		Store: h.st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Services: map[string]any{ServiceConnections: mgr},
-		Resources: map[string]any{
-			config.KindDirectory: []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"phone"}}}},
-			config.KindSurvey: []*config.Survey{
-				{Name: "SV_demo", DisplayName: "Store visit", Status: "active", Link: surveyLink},
-				{Name: "SV_old", Status: "inactive", Link: "https://surveys.example.com/jfe/form/SV_old"},
-			},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Events: h.st.Log(), Secrets: h.st.Secrets(), Contacts: h.dir, Distributions: h.dir, Connections: mgr.ForTasks(),
+		Surveys: []*config.Survey{
+			{Name: "SV_demo", DisplayName: "Store visit", Status: "active", Link: surveyLink},
+			{Name: "SV_old", Status: "inactive", Link: "https://surveys.example.com/jfe/form/SV_old"},
 		},
 	}
 	h.distribute, h.reply = build(t, h.env, "survey.distribute"), build(t, h.env, "survey.record_reply")
-	h.dir = h.env.Services[ServiceDirectory].(*coredir.Service)
 	return h
 }
 
@@ -115,6 +112,9 @@ func (h *hub) smtpConn(name, password string) *config.Connection {
 			"reply_to": "help@example.com", "ca_cert": h.mail.CAPEM},
 	}
 }
+
+// links is the signer of the hub's survey.distribute.
+func (h *hub) links() *Links { return h.distribute.(*distributor).links }
 
 func build(t testing.TB, env *task.Env, id string) task.Executor {
 	t.Helper()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/task"
 )
 
 // LinkKeySecret is the store secret holding the key that signs personal
@@ -60,7 +61,7 @@ func (c *LinkClaims) ExpiresAt() time.Time { return time.Unix(c.Expires, 0).UTC(
 // so a survey platform can read the claims without a lookup, and only a
 // holder of the key can make one. Safe for concurrent use.
 type Links struct {
-	secrets store.Secrets
+	secrets task.Secrets
 	now     func() time.Time
 
 	mu  sync.Mutex
@@ -68,7 +69,7 @@ type Links struct {
 }
 
 // NewLinks returns the link signer keeping its key in secrets.
-func NewLinks(secrets store.Secrets) *Links {
+func NewLinks(secrets task.Secrets) *Links {
 	return &Links{secrets: secrets, now: time.Now}
 }
 

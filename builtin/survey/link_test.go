@@ -113,7 +113,7 @@ func TestLinkTTLAndEmbeddedSubset(t *testing.T) {
 		"contact": {"email": "ann@example.com"}, "embedded": {"Store": "Milano", "internal": "x"},
 		"link_ttl": "7d", "link_embedded": ["Store", "absent"],
 		"message": {"subject": "s", "body": "[[ .link ]]"}}`)
-	c, err := h.env.Services[ServiceLinks].(*Links).VerifyLink(context.Background(), tokenOf(t, out.Link))
+	c, err := h.links().VerifyLink(context.Background(), tokenOf(t, out.Link))
 	if err != nil {
 		t.Fatal(err)
 	}

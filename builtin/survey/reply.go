@@ -23,14 +23,13 @@ type ReplyOutput struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-type recorder struct{ *base }
+type recorder struct {
+	*base
+	events task.EventLog // for the time of a triggering event passed by ID
+}
 
-func newRecorder(env *task.Env) (*recorder, error) {
-	b, err := newBase(env)
-	if err != nil {
-		return nil, err
-	}
-	return &recorder{b}, nil
+func newRecorder(env *task.Env) *recorder {
+	return &recorder{base: newBase(env), events: env.Events}
 }
 
 // Execute implements task.Executor.
@@ -43,7 +42,7 @@ func (r *recorder) record(ctx context.Context, call *task.Call) (*ReplyOutput, e
 	if err != nil {
 		return nil, err
 	}
-	dist, err := r.dir.DistributionByPhone(ctx, in.From)
+	dist, err := r.dists.DistributionByPhone(ctx, in.From)
 	if errors.Is(err, coredir.ErrNotFound) {
 		return nil, permanent("no two-way SMS survey was sent to %s: reply %s (%q) matches no distribution", e164(in.From), in.MessageSID, in.Body)
 	}
@@ -63,7 +62,7 @@ func (r *recorder) record(ctx context.Context, call *task.Call) (*ReplyOutput, e
 			return out, nil
 		}
 	}
-	dist, err = r.dir.RecordAnswer(ctx, dist.ID, at, in.Body)
+	dist, err = r.dists.RecordAnswer(ctx, dist.ID, at, in.Body)
 	if err != nil {
 		return nil, fmt.Errorf("record the reply %s on distribution %s: %w", in.MessageSID, out.DistributionID, err)
 	}
@@ -80,7 +79,7 @@ func (r *recorder) receivedAt(ctx context.Context, call *task.Call) (time.Time, 
 		return r.now().UTC(), nil
 	}
 	if ev.ReceivedAt.IsZero() && ev.ID != "" {
-		stored, err := r.env.Store.Log().Get(ctx, ev.ID)
+		stored, err := r.events.Get(ctx, ev.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return r.now().UTC(), nil
 		}

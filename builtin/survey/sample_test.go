@@ -108,10 +108,10 @@ func TestSampleRunsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
-	tenv := &task.Env{Store: st, Logger: log, Services: map[string]any{ServiceConnections: mgr},
-		Resources: map[string]any{config.KindDirectory: b.Directories, config.KindSurvey: b.Surveys}}
+	dir := coredir.New(st, b.Directories)
+	tenv := &task.Env{Logger: log, Events: st.Log(), Secrets: st.Secrets(), Contacts: dir, Distributions: dir,
+		Connections: mgr.ForTasks(), Surveys: b.Surveys}
 	ex := map[string]task.Executor{"survey.distribute": build(t, tenv, "survey.distribute"), "survey.record_reply": build(t, tenv, "survey.record_reply")}
-	dir := tenv.Services[ServiceDirectory].(*coredir.Service)
 	ctx := context.Background()
 
 	for _, f := range []string{"visit-email.json", "visit-sms.json"} {

@@ -26,7 +26,6 @@
 package survey
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -34,115 +33,69 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
-	"github.com/junctionhub/junction/core/connector"
-	coredir "github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/task"
 )
-
-// Keys of task.Env.Services this package reads or fills.
-const (
-	// ServiceDirectory is the shared *directory.Service (created from the
-	// store and the configured directories when the hub has not put one
-	// there).
-	ServiceDirectory = "directory"
-	// ServiceConnections is the hub's connection manager, anything with
-	// the methods of Connections (*connector.Manager).
-	ServiceConnections = "connections"
-	// ServiceLinks is filled with the *Links that signs personal links, so
-	// that a landing route can verify them.
-	ServiceLinks = "survey.links"
-)
-
-// Connections is what the survey tasks need of the hub's connection
-// manager.
-type Connections interface {
-	Get(name string) (*connector.Conn, bool)
-	All() []*connector.Conn
-}
-
-// The hub's manager is what the hub puts in Services["connections"].
-var _ Connections = (*connector.Manager)(nil)
 
 func init() {
 	task.Register(task.Def{
 		ID:          "survey.distribute",
 		Description: "Send a survey invitation with a personal link to a contact by email, SMS or two-way SMS",
-		New:         func(env *task.Env) (task.Executor, error) { return newDistributor(env) },
+		Needs:       []task.Service{task.NeedContacts, task.NeedDistributions, task.NeedConnections, task.NeedSecrets},
+		New:         func(env *task.Env) (task.Executor, error) { return newDistributor(env), nil },
 	})
 	task.Register(task.Def{
 		ID:          "survey.record_reply",
 		Description: "Record a two-way SMS reply as the answer of the latest two-way distribution to that phone",
-		New:         func(env *task.Env) (task.Executor, error) { return newRecorder(env) },
+		Needs:       []task.Service{task.NeedDistributions, task.NeedEvents},
+		New:         func(env *task.Env) (task.Executor, error) { return newRecorder(env), nil },
 	})
 }
 
 // base is what both tasks share.
 type base struct {
-	env     *task.Env
-	dir     *coredir.Service
-	surveys map[string]*config.Survey
-	names   []string // configured survey names, sorted
-	links   *Links
-	log     *slog.Logger
-	now     func() time.Time
+	dists task.Distributions
+	log   *slog.Logger
+	now   func() time.Time
 }
 
-func newBase(env *task.Env) (*base, error) {
-	if env.Store == nil {
-		return nil, errors.New("the survey tasks need a store")
-	}
-	dir, ok := env.Services[ServiceDirectory].(*coredir.Service)
-	if !ok {
-		dirs, _ := env.Resources[config.KindDirectory].([]*config.Directory)
-		dir = coredir.New(env.Store, dirs)
-		if env.Services != nil {
-			env.Services[ServiceDirectory] = dir
-		}
-	}
-	links, ok := env.Services[ServiceLinks].(*Links)
-	if !ok {
-		links = NewLinks(env.Store.Secrets())
-		if env.Services != nil {
-			env.Services[ServiceLinks] = links
-		}
-	}
-	b := &base{env: env, dir: dir, surveys: map[string]*config.Survey{}, links: links, log: env.Logger, now: time.Now}
+func newBase(env *task.Env) *base {
+	b := &base{dists: env.Distributions, log: env.Logger, now: time.Now}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	surveys, _ := env.Resources[config.KindSurvey].([]*config.Survey)
-	for _, s := range surveys {
-		if s != nil {
-			b.surveys[s.Name] = s
-			b.names = append(b.names, s.Name)
+	return b
+}
+
+// surveys are the configured surveys, by name.
+type surveys struct {
+	byName map[string]*config.Survey
+	names  []string // sorted
+}
+
+func newSurveys(list []*config.Survey) surveys {
+	s := surveys{byName: map[string]*config.Survey{}}
+	for _, sv := range list {
+		if sv != nil {
+			s.byName[sv.Name] = sv
+			s.names = append(s.names, sv.Name)
 		}
 	}
-	sort.Strings(b.names)
-	return b, nil
+	sort.Strings(s.names)
+	return s
 }
 
 // survey returns a configured, active survey.
-func (b *base) survey(name string) (*config.Survey, error) {
-	s, ok := b.surveys[name]
+func (all surveys) survey(name string) (*config.Survey, error) {
+	s, ok := all.byName[name]
 	switch {
-	case !ok && len(b.names) == 0:
+	case !ok && len(all.names) == 0:
 		return nil, fmt.Errorf("survey %s is not configured: no kind: Survey is loaded", name)
 	case !ok:
-		return nil, fmt.Errorf("survey %s is not configured (configured: %s)", name, strings.Join(b.names, ", "))
+		return nil, fmt.Errorf("survey %s is not configured (configured: %s)", name, strings.Join(all.names, ", "))
 	case s.Status == "inactive":
 		return nil, fmt.Errorf("survey %s is inactive: activate it before distributing", name)
 	case s.Link == "":
 		return nil, fmt.Errorf("survey %s has no link: set spec.link to the survey's URL", name)
 	}
 	return s, nil
-}
-
-// connections returns the hub's connection manager. It is looked up at
-// each call, not at start-up, so that the hub may add it to Services after
-// building the tasks.
-func (b *base) connections() (Connections, error) {
-	if c, ok := b.env.Services[ServiceConnections].(Connections); ok {
-		return c, nil
-	}
-	return nil, fmt.Errorf("the hub gave the survey tasks no connection manager (task.Env.Services[%q])", ServiceConnections)
 }

@@ -152,13 +152,18 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tz, err := time.LoadLocation(h.Settings.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("settings timezone %q: %w", h.Settings.Timezone, err)
+	}
+	// One directory service for the tasks, the API and the console: they
+	// share its locks.
 	dirs := directory.New(st, h.Bundle.Directories)
-	env := &task.Env{Store: st, Logger: o.Logger, Services: map[string]any{
-		"directory":   dirs,
-		"connections": h.Conns,
-	}, Resources: map[string]any{
-		"Directory": h.Bundle.Directories, "Survey": h.Bundle.Surveys, "Settings": h.Settings,
-	}}
+	env := &task.Env{
+		Logger: o.Logger, Events: st.Log(), Secrets: st.Secrets(),
+		Contacts: dirs, Distributions: dirs, Connections: h.Conns.ForTasks(),
+		Location: tz, Surveys: h.Bundle.Surveys,
+	}
 	resolver, err := connector.NewResolver(h.Conns, env)
 	if err != nil {
 		return nil, err

@@ -1,17 +1,23 @@
 // Package task is the registry of builtin tasks (`uses: directory.upsert_contact`)
 // and the interface every task executor implements, builtin or connector action.
+//
+// A builtin task gets what it uses from the hub through the typed fields of
+// Env, each a small interface declared here (so core needs no import of
+// builtin/, and a task no import of the hub), and lists the services it
+// cannot run without in Def.Needs. The registry checks them before New: a
+// hub that forgot one fails at start-up, naming the task and the service,
+// rather than at the first run. Services are built once by the hub and
+// shared; tasks only read Env.
 package task
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sort"
 	"sync"
 
 	"github.com/junctionhub/junction/core/event"
-	"github.com/junctionhub/junction/core/store"
 )
 
 // Call is one attempt of one task of a run.
@@ -44,23 +50,16 @@ func (f ExecutorFunc) Execute(ctx context.Context, c *Call) (json.RawMessage, er
 	return f(ctx, c)
 }
 
-// Env is what a builtin task gets when the hub starts.
-type Env struct {
-	Store  store.Store
-	Logger *slog.Logger
-	// Services holds hub-wide services by name (e.g. "directory"), so that a
-	// later builtin can depend on another without core importing builtin/.
-	Services map[string]any
-	// Resources holds the config objects of the kinds a builtin owns
-	// (Directory, Survey), by kind.
-	Resources map[string]any
-}
-
 // Def is a builtin task kind.
 type Def struct {
 	// ID is what `uses:` names, e.g. "directory.upsert_contact".
 	ID          string
 	Description string
+	// Needs lists the services of Env the task cannot run without. The
+	// registry checks them before calling New, so a hub that lacks one
+	// fails at start-up with the task and the service named, and New may
+	// use them without checking.
+	Needs []Service
 	// New builds the executor once at start-up.
 	New func(env *Env) (Executor, error)
 }
@@ -71,7 +70,8 @@ var (
 )
 
 // Register adds a builtin task kind; call it from init. It panics on an empty
-// or duplicate ID or a nil constructor.
+// or duplicate ID, a nil constructor or an unknown service in Needs. The Def
+// that Lookup and All return has a New that checks Needs first.
 func Register(d Def) {
 	if d.ID == "" || d.New == nil {
 		panic(fmt.Sprintf("task.Register(%q): empty id or nil constructor", d.ID))
@@ -80,6 +80,21 @@ func Register(d Def) {
 	defer mu.Unlock()
 	if _, dup := defs[d.ID]; dup {
 		panic(fmt.Sprintf("task.Register(%q): already registered", d.ID))
+	}
+	for _, s := range d.Needs {
+		if _, ok := serviceDocs[s]; !ok {
+			panic(fmt.Sprintf("task.Register(%q): needs %q, which is no service of task.Env", d.ID, s))
+		}
+	}
+	build := d.New
+	d.New = func(env *Env) (Executor, error) {
+		if env == nil {
+			env = &Env{}
+		}
+		if err := env.check(d.ID, d.Needs); err != nil {
+			return nil, err
+		}
+		return build(env)
 	}
 	defs[d.ID] = d
 }

@@ -170,7 +170,7 @@ func fixtureOn(t testing.TB, dir string, st *store.Badger, b *config.Bundle, mod
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conns.Close() })
-	resolver, err := connector.NewResolver(conns, &task.Env{Store: st, Logger: log})
+	resolver, err := connector.NewResolver(conns, &task.Env{Logger: log, Events: st.Log(), Secrets: st.Secrets(), Connections: conns.ForTasks()})
 	if err != nil {
 		t.Fatal(err)
 	}
