@@ -35,8 +35,9 @@ func TestLoadGood(t *testing.T) {
 		Timezone: "Europe/Rome", MaxBodyBytes: 512 << 10, PluginDirs: []string{"plugins", "/opt/junction/plugins"},
 		TrustedKeys:       []string{"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
 		RequireSignatures: true, Workers: 4,
-		Retry: RetryPolicy{MaxAttempts: 3, InitialInterval: 2 * time.Second, MaxInterval: 5 * time.Minute},
-		Pos:   Pos{File: "testdata/good/settings.yaml", Line: 2, Col: 1},
+		Retry:     RetryPolicy{MaxAttempts: 3, InitialInterval: 2 * time.Second, MaxInterval: 5 * time.Minute},
+		Retention: DefaultRetention(),
+		Pos:       Pos{File: "testdata/good/settings.yaml", Line: 2, Col: 1},
 	}
 	if !reflect.DeepEqual(s, wantSettings) {
 		t.Errorf("Settings =\n%+v\nwant\n%+v", s, wantSettings)
@@ -181,7 +182,8 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Settings{
 		Addr: ":8080", DataDir: "./data", Timezone: "UTC", MaxBodyBytes: 1 << 20, PluginDirs: []string{"plugins"},
-		Workers: DefaultWorkers, Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
+		Retention: DefaultRetention(),
+		Workers:   DefaultWorkers, Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
 	}
 	if !reflect.DeepEqual(b.Settings, want) {
 		t.Errorf("Settings = %+v, want %+v", b.Settings, want)

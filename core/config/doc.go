@@ -55,8 +55,19 @@
 //	  retry: {max_attempts: 5, initial_interval: 1s, max_interval: 5m}
 //	  tls: {cert: fullchain.pem, key: key.pem}   # serve HTTPS; default: plain HTTP
 //	  trusted_proxies: [10.0.0.0/8]  # IPs or CIDRs; default: none
+//	  retention:
+//	    events: 7d                   # inbound events, by arrival; never before they are dispatched
+//	    runs: 30d                    # finished runs, with their input payload
+//	    dead_letters: 90d            # dead-lettered runs not replayed by then
+//	    max_data_bytes: 20GiB        # optional cap on the data dir (default: none); the
+//	                                 # oldest events, then finished runs, go first
+//	    min_free_bytes: 256MiB       # below this much free disk, writes get 503; at least 8MiB
 //
-// All keys are optional and default as shown. tls names PEM files: the
+// All keys are optional and default as shown, except max_data_bytes, which
+// is unset by default. Dedup keys have no retention of their own: each
+// expires when its connection's dedup_window ends.
+//
+// tls names PEM files: the
 // certificate chain (server certificate first) and its private key; both are
 // read and matched at load time (junction validate too), and a renewed
 // certificate takes effect at the next start. A peer in

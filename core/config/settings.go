@@ -56,6 +56,8 @@ type Settings struct {
 	// TrustedProxies (trusted_proxies) are the peers allowed to say, in
 	// X-Forwarded-For, whom they forward for; see Inbound.AllowIPs.
 	TrustedProxies []netip.Prefix
+	// Retention bounds what the store keeps (retention); see Retention.
+	Retention Retention
 	// Pos is where the Settings document starts; zero when there is none.
 	Pos Pos
 }
@@ -84,6 +86,7 @@ func DefaultSettings() Settings {
 		PluginDirs:   []string{"plugins"},
 		Workers:      DefaultWorkers,
 		Retry:        DefaultRetry(),
+		Retention:    DefaultRetention(),
 	}
 }
 
@@ -92,7 +95,7 @@ func DefaultRetry() RetryPolicy {
 	return RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute}
 }
 
-var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies"}
+var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies", "retention"}
 
 // settings decodes the Settings document's spec (nil: all defaults).
 func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
@@ -178,6 +181,9 @@ func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
 		d.checkRetry(v, o.sub("retry"), s.Retry)
 	}
 	d.edgeSettings(o, &s)
+	if v := o.get("retention"); v != nil {
+		s.Retention = d.retention(v, o.sub("retention"))
+	}
 }
 
 // retry decodes a retry policy, leaving absent values zero.

@@ -64,13 +64,16 @@ type Hub struct {
 	Fetch    *fetch.Runner
 	Sched    *schedule.Scheduler
 	Console  *console.Console
+	// Expiry removes what retention says is old; it runs while the hub runs.
+	Expiry *store.Expirer
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
 	NewAdminToken string
 
-	o   Options
-	log *slog.Logger
-	ln  net.Listener
+	o      Options
+	log    *slog.Logger
+	ln     net.Listener
+	badger *store.Badger
 }
 
 // Open loads the configuration and opens everything, but serves nothing yet.
@@ -130,11 +133,14 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, filepath.Join(h.Settings.DataDir, "badger"), store.Options{Logger: o.Logger, SecretKey: key})
+	st, err := store.Open(ctx, filepath.Join(h.Settings.DataDir, "badger"), store.Options{
+		Logger: o.Logger, SecretKey: key, MinFreeBytes: h.Settings.Retention.MinFreeBytes,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", h.Settings.DataDir, err)
 	}
 	h.Store = st
+	h.badger = st
 
 	hash, tok, err := adminToken(ctx, st.KV(), o.LookupEnv)
 	if err != nil {
@@ -238,6 +244,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 			func(api fiber.Router) { stats.Routes(api, h.Stats, st.Log(), known) },
 			func(api fiber.Router) { schedule.Routes(api, h.Sched) },
 			pluginRoutes(h.Plugins.Registry(), h.Conns),
+			func(api fiber.Router) { api.Get("/status", h.status) },
 		},
 	})
 	return h, nil
@@ -277,6 +284,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Sched.Start(ctx); err != nil {
 		return err
 	}
+	h.startExpiry()
 	errc := make(chan error, 1)
 	go func() { errc <- h.Server.Serve(h.ln) }()
 	var serveErr error
@@ -300,6 +308,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.Sched.Close()
 	h.Fetch.Close()
 	h.Engine.Close()
+	h.stopExpiry()
 	return errors.Join(serveErr, h.Stats.Close(), h.closeAll())
 }
 
@@ -308,6 +317,7 @@ func (h *Hub) Close() error {
 	if h.Engine != nil {
 		h.Engine.Close()
 	}
+	h.stopExpiry()
 	return h.closeAll()
 }
 

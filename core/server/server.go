@@ -161,6 +161,14 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if !s.ready.Load() {
 		return apiError(c, fiber.StatusServiceUnavailable, "not_ready", "starting or shutting down", nil)
 	}
+	// A store that refuses writes (disk full) cannot acknowledge anything:
+	// a balancer should send pushes elsewhere until space returns.
+	if ws, ok := s.o.Store.(interface{ WriteError() error }); ok {
+		if err := ws.WriteError(); err != nil {
+			c.Set(fiber.HeaderRetryAfter, "5")
+			return apiError(c, fiber.StatusServiceUnavailable, "disk_full", err.Error(), nil)
+		}
+	}
 	return c.JSON(fiber.Map{"status": "ready", "logLag": s.o.Engine.Lag()})
 }
 

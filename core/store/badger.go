@@ -25,6 +25,12 @@ type Options struct {
 	GCInterval time.Duration
 	// InMemory keeps everything in memory (tests only: nothing is durable).
 	InMemory bool
+	// MinFreeBytes is the free space kept on the data dir's file system:
+	// below it, writes fail with ErrDiskFull (see diskguard.go). Zero:
+	// DefaultMinFreeBytes.
+	MinFreeBytes int64
+	// Disk answers the disk guard; nil: the real file system.
+	Disk Disk
 
 	// now is the clock of the dedup window check; tests replace it.
 	now func() time.Time
@@ -113,7 +119,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Badger, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	b.commit = newCommitter(db, logger, now, lastSeq, b.counts)
+	var guard *diskGuard
+	if !opts.InMemory {
+		guard = newDiskGuard(dir, opts.MinFreeBytes, opts.Disk)
+	}
+	b.commit = newCommitter(db, logger, now, lastSeq, b.counts, guard)
 	go b.gcLoop(opts.GCInterval, opts.InMemory)
 	return b, nil
 }

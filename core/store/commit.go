@@ -57,6 +57,11 @@ type committer struct {
 	now    func() time.Time
 	counts *runCounts
 	notify chan struct{}
+	// guard refuses writes while the disk is (nearly) full; nil in memory.
+	guard *diskGuard
+	// fault, set only by tests, fails a commit before Badger sees it (a
+	// write error such as ENOSPC).
+	fault func() error
 
 	// Transactions are cut before Badger's own limits, with some headroom
 	// for the estimate being a little low.
@@ -74,8 +79,9 @@ type committer struct {
 	done    chan struct{}
 }
 
-func newCommitter(db *badger.DB, logger *slog.Logger, now func() time.Time, lastSeq uint64, counts *runCounts) *committer {
+func newCommitter(db *badger.DB, logger *slog.Logger, now func() time.Time, lastSeq uint64, counts *runCounts, guard *diskGuard) *committer {
 	c := &committer{
+		guard:    guard,
 		db:       db,
 		logger:   logger,
 		now:      now,
@@ -158,6 +164,9 @@ func (c *committer) runPending() bool {
 	if len(ops) == 0 {
 		c.spare = ops
 		return false
+	}
+	if err := c.guard.check(); err != nil {
+		ops = refuse(ops, err)
 	}
 	for start := 0; start < len(ops); {
 		start += c.commitPrefix(ops[start:])
@@ -251,7 +260,17 @@ func (c *committer) commitBatch(b *batch, in []op) {
 		b.txn.Discard()
 		return
 	}
-	if err := b.txn.Commit(); err != nil {
+	var err error
+	if c.fault != nil {
+		err = c.fault()
+	}
+	if err != nil {
+		b.txn.Discard()
+	} else {
+		err = b.txn.Commit()
+	}
+	if err != nil {
+		c.guard.failed(err)
 		err = fmt.Errorf("commit: %w", err)
 		// A failed sync can leave the writes readable in the memtable, so
 		// the sequences of this batch are never handed out again.
@@ -276,6 +295,25 @@ func (c *committer) commitBatch(b *batch, in []op) {
 		default:
 		}
 	}
+}
+
+// reclaimer is an op that only deletes (expiry). It still runs while the
+// disk guard refuses writes: its tombstones are small, fit in the space the
+// guard keeps free, and are how space comes back.
+type reclaimer interface{ reclaims() }
+
+// refuse finishes every op except reclaimers with err and returns those.
+func refuse(ops []op, err error) []op {
+	kept := ops[:0]
+	for _, o := range ops {
+		if _, ok := o.(reclaimer); ok {
+			kept = append(kept, o)
+			continue
+		}
+		o.finish(err)
+	}
+	clear(ops[len(kept):])
+	return kept
 }
 
 // entryCost is Badger's own estimate of an entry in a transaction

@@ -73,5 +73,37 @@
 // LSM tree and its memtable WAL, so a 1 KB event costs no value-log write;
 // bigger payloads go to the value log, which a background loop garbage
 // collects.
+//
+// # Retention (retention.go)
+//
+// An Expirer removes old records in the background: the log from its oldest
+// end (events are in arrival order, so a pass stops at the first young one,
+// and never passes the dispatcher's cursor), runs by ID (ULIDs sort by
+// creation time), keeping unfinished runs and dead letters younger than
+// their own limit. Deletes go through the committer like any write, at most
+// 256 records per op, so a pass shares group commits with ingest instead of
+// holding Badger for long; the run delete re-reads each run's header in its
+// transaction, so a run replayed or resumed since the scan is judged by its
+// current state. Dedup keys carry a Badger TTL and need no pass. Deletes
+// are tombstones: disk space returns when a compaction merges them with the
+// data. Under steady traffic Badger's own compactions do it; after a large
+// expiry, once the tombstones have left the memtable, the Expirer flattens
+// the tree (db.Flatten) and collects the value log. DropPrefix would free
+// whole ranges at once but blocks every write while it flushes the
+// memtable, so it is not used.
+//
+// # Full disk (diskguard.go)
+//
+// Badger writes its memtable WAL and tables through mmap. On a full file
+// system the page fault of such a write raises SIGBUS and the Go runtime
+// aborts ("fatal error: fault" in logFile.writeEntry, reproduced on a full
+// tmpfs): no ENOSPC error reaches the caller, and nothing can recover. So
+// the committer checks free space (statfs) before each group commit and
+// refuses every write but expiry deletes with ErrDiskFull (which also
+// matches syscall.ENOSPC) while less than MinFreeBytes is free; the margin
+// covers memtable flushes and compactions already under way. An ENOSPC
+// that a commit does return (from write(2) or fsync) stops writes until a
+// probe file can be written and synced. Writes resume on their own once
+// space returns.
 
 package store

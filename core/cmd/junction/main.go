@@ -68,6 +68,7 @@ func newRootCmd() *cobra.Command {
 		newReplayCmd(),
 		newContactsCmd(),
 		newPluginCmd(),
+		newStatusCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
