@@ -11,6 +11,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 const (
@@ -227,13 +228,13 @@ func TestAcceptanceNative(t *testing.T) {
 
 func TestAcceptanceWasm(t *testing.T) {
 	tg := target(t)
-	tg.Name, tg.New = "wasm", plugintest.Wasm(t, ".")
+	tg.Name, tg.New = "wasm", hostrun.Wasm(t, ".")
 	plugintest.Acceptance(t, tg)
 }
 
 // TestFormsAgree compares the native and the Wasm build byte for byte.
 func TestFormsAgree(t *testing.T) {
-	newWasm := plugintest.Wasm(t, ".")
+	newWasm := hostrun.Wasm(t, ".")
 	realized := fixture(t, "realized.json")
 	bodies := [][]byte{realized, fixture(t, "exited.json"), fixture(t, "seed-doc-example.json"),
 		[]byte("[" + string(realized) + ",1]"), []byte(`{bad`), []byte(`[]`)}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // performer configures c against a host that answers at once, so what is
@@ -49,7 +50,7 @@ func BenchmarkPerform(b *testing.B) {
 		}
 	})
 	b.Run("goplugin", func(b *testing.B) {
-		perform := performer(b, plugintest.StartGoPlugin(b, plugintest.BuildGoPlugin(b, ".")))
+		perform := performer(b, hostrun.StartGoPlugin(b, hostrun.BuildGoPlugin(b, ".")))
 		b.ReportAllocs()
 		for b.Loop() {
 			perform()

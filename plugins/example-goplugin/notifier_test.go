@@ -12,6 +12,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -120,13 +121,13 @@ func TestAcceptance(t *testing.T) {
 	tg.Name, tg.New, tg.Native = "native", func(*testing.T) pluginsdk.Connector { return New() }, true
 	plugintest.Acceptance(t, tg)
 
-	tg.Name, tg.New, tg.Native = "goplugin", plugintest.GoPlugin(t, "."), false
+	tg.Name, tg.New, tg.Native = "goplugin", hostrun.GoPlugin(t, "."), false
 	plugintest.Acceptance(t, tg)
 
 	if testing.Short() {
 		t.Skip("Wasm build skipped in -short mode")
 	}
-	tg.Name, tg.New, tg.Native = "wasm", plugintest.Wasm(t, "."), false
+	tg.Name, tg.New, tg.Native = "wasm", hostrun.Wasm(t, "."), false
 	plugintest.Acceptance(t, tg)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // BenchmarkMapping is the realistic per-event cost of a mapping connector:
@@ -62,7 +63,7 @@ func BenchmarkMapping(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	}
 	wasmConnector := func(b *testing.B, size int) *wasm.Connector {
-		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
+		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}

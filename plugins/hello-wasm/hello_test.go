@@ -11,6 +11,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 const testConfig = `{
@@ -156,14 +157,14 @@ func TestAcceptanceNative(t *testing.T) {
 
 func TestAcceptanceWasm(t *testing.T) {
 	tg := target(t)
-	tg.Name, tg.New = "wasm", plugintest.Wasm(t, ".")
+	tg.Name, tg.New = "wasm", hostrun.Wasm(t, ".")
 	plugintest.Acceptance(t, tg)
 }
 
 // TestFormsAgree runs the same requests through both forms and compares the
 // results byte for byte.
 func TestFormsAgree(t *testing.T) {
-	newWasm := plugintest.Wasm(t, ".")
+	newWasm := hostrun.Wasm(t, ".")
 	track := trackEvent(t)
 	big := "[" + strings.Repeat(string(track)+",", 99) + string(track) + "]" // more elements than the guest's span buffer
 	reqs := [][]byte{track, []byte("[" + string(track) + `,{"type":"identify"}]`), []byte(`{"type":"track"}`), []byte(`{bad`), []byte(big)}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // target is the acceptance Target against a fake Marketo holding seven
@@ -70,6 +71,6 @@ func TestAcceptanceNative(t *testing.T) {
 
 func TestAcceptanceWasm(t *testing.T) {
 	tg := target(t)
-	tg.Name, tg.New = "wasm", plugintest.Wasm(t, ".")
+	tg.Name, tg.New = "wasm", hostrun.Wasm(t, ".")
 	plugintest.Acceptance(t, tg)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // benchHost answers Marketo calls in process with canned bodies, so the
@@ -60,7 +61,7 @@ func benchForms(b *testing.B, fn func(b *testing.B, c pluginsdk.Connector)) {
 	}
 	b.Run("native", func(b *testing.B) { run(b, New()) })
 	b.Run("wasm", func(b *testing.B) {
-		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: 1})
+		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: 1})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		run(b, c)
 	})

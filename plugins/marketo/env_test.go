@@ -10,6 +10,7 @@ import (
 	"github.com/junctionhub/junction/core/connector/host"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // form is one way the connector is built: natively, or to Wasm and run
@@ -23,7 +24,7 @@ func forms(t *testing.T) []form {
 	t.Helper()
 	return []form{
 		{"native", func(*testing.T) pluginsdk.Connector { return New() }},
-		{"wasm", plugintest.Wasm(t, ".")},
+		{"wasm", hostrun.Wasm(t, ".")},
 	}
 }
 

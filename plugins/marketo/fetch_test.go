@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // fetchedRecord decodes an event payload {"entity", "record"}.

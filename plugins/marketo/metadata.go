@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // activityFields are the members of every Marketo activity record.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // response is the envelope of every Marketo REST answer. Marketo reports

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // campaignTokens turns the tokens input into Marketo's [{name, value}] list,

@@ -7,7 +7,7 @@ import (
 
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // BenchmarkReceive is the cost of turning outbound messages into events:
@@ -55,7 +55,7 @@ func BenchmarkReceive(b *testing.B) {
 		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "notifications/s")
 	}
 	wasmConnector := func(b *testing.B, size int) *wasm.Connector {
-		c := plugintest.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
+		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -24,7 +24,7 @@ func forms(t *testing.T) map[string]func(t *testing.T) pluginsdk.Connector {
 	t.Helper()
 	return map[string]func(t *testing.T) pluginsdk.Connector{
 		"native": func(*testing.T) pluginsdk.Connector { return &Salesforce{} },
-		"wasm":   plugintest.Wasm(t, "."),
+		"wasm":   hostrun.Wasm(t, "."),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // Every refusal is a SOAP fault with the reason and the status Salesforce
@@ -203,6 +204,6 @@ func TestAcceptanceNative(t *testing.T) {
 
 func TestAcceptanceWasm(t *testing.T) {
 	tg := target(t)
-	tg.Name, tg.New = "wasm", plugintest.Wasm(t, ".")
+	tg.Name, tg.New = "wasm", hostrun.Wasm(t, ".")
 	plugintest.Acceptance(t, tg)
 }

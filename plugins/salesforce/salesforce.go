@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // Version is the connector's version, as in junction-plugin.yaml.

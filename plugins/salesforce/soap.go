@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // Namespaces of a Salesforce outbound message.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 // target is the acceptance Target of this connector, whatever its form.
@@ -55,14 +56,14 @@ func TestAcceptanceNative(t *testing.T) {
 
 func TestAcceptanceWasm(t *testing.T) {
 	tg := target(t)
-	tg.Name, tg.New = "wasm", plugintest.Wasm(t, ".")
+	tg.Name, tg.New = "wasm", hostrun.Wasm(t, ".")
 	plugintest.Acceptance(t, tg)
 }
 
 // TestFormsAgree runs the same requests through the native and the Wasm
 // build and compares the outcomes byte for byte.
 func TestFormsAgree(t *testing.T) {
-	newWasm := plugintest.Wasm(t, ".")
+	newWasm := hostrun.Wasm(t, ".")
 	track := compact(t, "track-transaction-created.json")
 	many := `{"batch":[` + strings.Repeat(string(track)+",", 99) + string(track) + `]}` // more than the guest's span buffer
 	reqs := []pluginsdk.HTTPRequest{

@@ -1,6 +1,6 @@
 package main
 
-import "github.com/junctionhub/junction/pluginsdk/wasm/fields"
+import "github.com/junctionhub/junction/pluginsdk/fields"
 
 // withoutMember returns the JSON object obj without its top-level members
 // named key, leaving every other byte as it was. obj must be valid JSON

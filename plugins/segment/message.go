@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // toEvent checks one message and makes it an event. v holds the message's

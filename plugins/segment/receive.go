@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/junctionhub/junction/pluginsdk"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // The paths read from a request body and from every message, in one pass

@@ -1,15 +1,18 @@
-// Package plugintest runs a connector the way Junction does — natively or
-// built to Wasm — against fake host services, and holds the acceptance suite
-// every connector must pass:
+// Package plugintest tests a connector against fake host services, and holds
+// the acceptance suite every connector must pass. It depends on pluginsdk, the
+// standard library and goleak only, so a connector's tests stay as light as
+// the connector:
 //
 //	func TestAcceptance(t *testing.T) {
 //		tg := plugintest.Native("hello", func() pluginsdk.Connector { return &Hello{} })
 //		tg.Config = json.RawMessage(`{"greeting": "Hello"}`)
 //		plugintest.Acceptance(t, tg)
-//
-//		tg.Name, tg.New, tg.Native = "wasm", plugintest.Wasm(t, "."), false
-//		plugintest.Acceptance(t, tg)
 //	}
+//
+// Running the same suite on the connector built to Wasm or as a go-plugin
+// process needs Junction's host (wazero, go-plugin, the Go toolchain): that
+// lives in the separate package pluginsdk/plugintest/hostrun, which only the
+// tests that use it import.
 package plugintest
 
 import (
@@ -56,9 +59,7 @@ type kvEntry struct {
 // NewHost returns a Host whose logger writes to t's log.
 func NewHost(t testing.TB) *Host {
 	h := &Host{t: t, kv: map[string]kvEntry{}, now: time.Unix(1_700_000_000, 0)}
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
-	h.log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.log = slog.New(slog.NewTextHandler(LogWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return h
 }
 
@@ -205,8 +206,16 @@ func (h *Host) Keys() []string {
 	return ks
 }
 
-// testWriter sends log lines to t.Log until the test ends (t.Log after the
-// end panics, and a connector may log from a late goroutine).
+// LogWriter returns a writer whose lines go to t's log until t ends, and are
+// dropped after: t.Log after the end panics, and a connector (or a plugin
+// process's stderr) may write from a late goroutine.
+func LogWriter(t testing.TB) io.Writer {
+	w := &testWriter{t: t}
+	t.Cleanup(w.stop)
+	return w
+}
+
+// testWriter is LogWriter's writer.
 type testWriter struct {
 	t    testing.TB
 	mu   sync.Mutex

@@ -9,7 +9,8 @@
 // past its deadline can be stopped (see pluginsdk/RATIONALE.md, item 4).
 //
 // Everything here is compiled only for wasip1; on other targets the package
-// is empty. The envelope layout lives in pluginsdk/wasm/abi, the fast JSON
-// path reads in pluginsdk/wasm/fields, and the reasons for both in
-// pluginsdk/RATIONALE.md.
+// is empty. The envelope layout lives in pluginsdk/wasm/abi, the reasons for
+// it in pluginsdk/RATIONALE.md. The JSON scanner a connector reads payloads
+// with is not part of this glue: it is pluginsdk/fields, which under wasip1
+// asks the host to scan (the json_* host functions of the ABI).
 package wasm

@@ -3,7 +3,7 @@ package records
 import (
 	"strconv"
 
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
 // appendString appends s as a JSON string: invalid UTF-8 becomes U+FFFD, so

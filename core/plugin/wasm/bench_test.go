@@ -11,6 +11,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 	"github.com/junctionhub/junction/pluginsdk/wasm/abi"
 )
 
@@ -18,7 +19,7 @@ import (
 // from the on-disk compilation cache (Runtime.Compile, spec instance included).
 func BenchmarkCompile(b *testing.B) {
 	ctx := context.Background()
-	mod := plugintest.BuildWasm(b, sandboxDir)
+	mod := hostrun.BuildWasm(b, sandboxDir)
 	compile := func(b *testing.B, dir string) {
 		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{CacheDir: dir})
 		if err != nil {
@@ -50,7 +51,7 @@ func BenchmarkCompile(b *testing.B) {
 // module: the cost of growing a pool or replacing a discarded instance.
 func BenchmarkInstanceStart(b *testing.B) {
 	ctx := context.Background()
-	m := plugintest.WasmModule(b, sandboxDir)
+	m := hostrun.WasmModule(b, sandboxDir)
 	for b.Loop() {
 		mod, err := m.StartInstance(ctx)
 		if err != nil {
@@ -64,7 +65,7 @@ func BenchmarkInstanceStart(b *testing.B) {
 // BenchmarkCallOverhead is one Perform with a tiny input through a warm pool:
 // pool, deadline, envelope and the two guest calls, nothing else.
 func BenchmarkCallOverhead(b *testing.B) {
-	m := plugintest.WasmModule(b, sandboxDir)
+	m := hostrun.WasmModule(b, sandboxDir)
 	c := m.NewConnector(wasm.PoolOptions{Size: 1})
 	defer c.Close(context.Background())
 	h := plugintest.NewHost(b)
@@ -134,7 +135,7 @@ func BenchmarkEnvelope(b *testing.B) {
 		}
 	})
 	ctx := context.Background()
-	m := plugintest.WasmModule(b, sandboxDir)
+	m := hostrun.WasmModule(b, sandboxDir)
 	mod, err := m.StartInstance(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -171,7 +172,7 @@ func BenchmarkEnvelope(b *testing.B) {
 // BenchmarkInstrument is the module rewrite every Compile does (loop checks,
 // data segment merge), cache hit or not.
 func BenchmarkInstrument(b *testing.B) {
-	mod := plugintest.BuildWasm(b, sandboxDir)
+	mod := hostrun.BuildWasm(b, sandboxDir)
 	b.SetBytes(int64(len(mod)))
 	for b.Loop() {
 		if _, err := wasm.Instrument(mod); err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 	"github.com/junctionhub/junction/pluginsdk/wasm/abi"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
 )
 
 // hostFunctionNames are the functions of the "junction" import module.

@@ -17,8 +17,8 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/fields"
 	"github.com/junctionhub/junction/pluginsdk/wasm/abi"
-	"github.com/junctionhub/junction/pluginsdk/wasm/fields"
 )
 
 // instance is one instantiated module. It serves one call at a time (a Go

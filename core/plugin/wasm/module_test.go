@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/plugin/wasm"
-	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 func TestCompileRefusesWhatIsNotAConnector(t *testing.T) {
-	rt := plugintest.Runtime(t)
+	rt := hostrun.Runtime(t)
 	tests := []struct {
 		name string
 		wasm []byte
@@ -35,7 +35,7 @@ func TestCompileRefusesWhatIsNotAConnector(t *testing.T) {
 }
 
 func TestCompileReadsSpec(t *testing.T) {
-	m := plugintest.WasmModule(t, sandboxDir)
+	m := hostrun.WasmModule(t, sandboxDir)
 	spec := m.Spec()
 	if spec.Name != "sandbox" || spec.Version != "0.0.1" || !spec.HasRole("perform") {
 		t.Errorf("spec = %+v", spec)
@@ -44,7 +44,7 @@ func TestCompileReadsSpec(t *testing.T) {
 
 func TestCompilationCacheOnDisk(t *testing.T) {
 	ctx := context.Background()
-	b := plugintest.BuildWasm(t, sandboxDir)
+	b := hostrun.BuildWasm(t, sandboxDir)
 	dir := t.TempDir()
 	for i := 0; i < 2; i++ { // the second runtime compiles from the cache
 		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{CacheDir: dir})
@@ -82,7 +82,7 @@ func TestSpinningInitializeIsStopped(t *testing.T) {
 }
 
 func TestInstrumentSurvivesTruncatedModules(t *testing.T) {
-	b := plugintest.BuildWasm(t, sandboxDir)
+	b := hostrun.BuildWasm(t, sandboxDir)
 	for _, n := range []int{0, 4, 8, 9, 100, 1000, len(b) / 3, len(b) / 2, len(b) - 1} {
 		if _, err := wasm.Instrument(b[:n]); err == nil {
 			t.Errorf("instrumenting the first %d bytes succeeded", n)

@@ -14,6 +14,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
+	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
 
 const sandboxDir = "testdata/sandbox"
@@ -22,7 +23,7 @@ const sandboxDir = "testdata/sandbox"
 // compiled once per test binary) and its fake host.
 func sandbox(t *testing.T, o wasm.PoolOptions) (*wasm.Connector, *plugintest.Host) {
 	t.Helper()
-	m := plugintest.WasmModule(t, sandboxDir)
+	m := hostrun.WasmModule(t, sandboxDir)
 	c := m.NewConnector(o)
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	h := plugintest.NewHost(t)
@@ -214,7 +215,7 @@ func (w *withAttrs) Handle(ctx context.Context, rec slog.Record) error {
 }
 
 func TestGuestLogsReachTheConnectionLogger(t *testing.T) {
-	m := plugintest.WasmModule(t, sandboxDir)
+	m := hostrun.WasmModule(t, sandboxDir)
 	c := m.NewConnector(wasm.PoolOptions{})
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	rec := &records{}
@@ -278,7 +279,7 @@ func TestReceiveEnvelopeRoundTrip(t *testing.T) {
 }
 
 func TestRoleAndLifecycleErrors(t *testing.T) {
-	m := plugintest.WasmModule(t, sandboxDir)
+	m := hostrun.WasmModule(t, sandboxDir)
 	c := m.NewConnector(wasm.PoolOptions{})
 	if _, err := perform(c, context.Background(), "echo", `{}`); err == nil || !strings.Contains(err.Error(), "before Configure") {
 		t.Errorf("call before Configure: %v", err)

@@ -1,10 +1,17 @@
 // Package fields reads values out of a JSON document by path and appends JSON
-// output, without reflection. It exists for speed under Wasm: a Go guest runs
-// encoding/json 10–18× slower than native code, so when a connector is built
-// for GOOS=wasip1, Paths.Extract asks the host to scan the document natively
-// and hands back sub-slices of the guest's own bytes. Built natively (tests,
-// go-plugin, builtin) the very same scanner runs in process, so a connector
-// behaves identically in every form.
+// output, without reflection. It is a general JSON scanner: connectors use it,
+// and so does the host where it must not decode a whole payload (the event
+// log, the webhook connector, the Wasm host serving the calls below).
+//
+// It is fast under Wasm as well: a Go guest runs encoding/json 10–18× slower
+// than native code, so when a connector is built for GOOS=wasip1,
+// Paths.Extract and Elements ask the host to scan the document natively and
+// hand back sub-slices of the guest's own bytes (the json_* host functions of
+// pluginsdk/wasm/abi). Built natively (tests, go-plugin, builtin, the host)
+// the very same scanner runs in process, so a connector behaves identically in
+// every form. The offload is a build-tagged file here rather than a hook the
+// Wasm glue installs: Paths keeps the host's handle for its path set, and a
+// package-level hook would be global state set by an init.
 //
 //	var in = fields.MustCompile("$.type", "$.event", "$.context.traits.email")
 //

@@ -1,4 +1,4 @@
-package plugintest
+package hostrun
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/build"
 	"github.com/junctionhub/junction/core/plugin/goplugin"
 	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/plugintest"
 )
 
 // goPluginBuilds holds each go-plugin executable built by this test binary,
@@ -33,7 +34,7 @@ func BuildGoPlugin(t testing.TB, dir string) string {
 	b, ok := goPluginBuilds.bins[abs]
 	if !ok {
 		out := filepath.Join(t.TempDir(), filepath.Base(abs))
-		err := build.Build(context.Background(), build.Options{Dir: abs, Out: out, Target: build.TargetGoPlugin, Progress: &testWriter{t: t}})
+		err := build.Build(context.Background(), build.Options{Dir: abs, Out: out, Target: build.TargetGoPlugin, Progress: plugintest.LogWriter(t)})
 		if err == nil {
 			b, err = os.ReadFile(out)
 		}
@@ -71,8 +72,7 @@ func GoPlugin(t testing.TB, dir string) func(t *testing.T) pluginsdk.Connector {
 // errors of the host adapter (restarts, the plugin's stderr) go to t's log.
 func StartGoPlugin(t testing.TB, path string) *goplugin.Connector {
 	t.Helper()
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
+	w := plugintest.LogWriter(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := goplugin.Start(ctx, goplugin.Options{

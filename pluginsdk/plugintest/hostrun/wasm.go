@@ -1,4 +1,4 @@
-package plugintest
+package hostrun
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/junctionhub/junction/core/plugin/build"
 	"github.com/junctionhub/junction/core/plugin/wasm"
 	"github.com/junctionhub/junction/pluginsdk"
+	"github.com/junctionhub/junction/pluginsdk/plugintest"
 )
 
 // A build takes seconds and a compile about one, so both are done once per
@@ -35,7 +36,7 @@ func BuildWasm(t testing.TB, dir string) []byte {
 		return b
 	}
 	out := filepath.Join(t.TempDir(), filepath.Base(abs)+".wasm")
-	if err := build.Build(context.Background(), build.Options{Dir: abs, Out: out, Target: build.TargetWasm, Progress: &testWriter{t: t}}); err != nil {
+	if err := build.Build(context.Background(), build.Options{Dir: abs, Out: out, Target: build.TargetWasm, Progress: plugintest.LogWriter(t)}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(out)
