@@ -39,6 +39,10 @@ type Spec struct {
 	Roles    []string `json:"roles"`
 	Actions  []Action `json:"actions,omitempty"`
 	Entities []Entity `json:"entities,omitempty"`
+	// Push, for a connector with the receive role, says which
+	// Content-Encodings its senders use and where they put credentials
+	// (see Push).
+	Push Push `json:"push,omitzero"`
 }
 
 // Role names used in Spec.Roles.

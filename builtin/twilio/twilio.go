@@ -121,6 +121,10 @@ func spec() pluginsdk.Spec {
 			{Name: "timeout", Type: pluginsdk.TypeDuration, Default: DefaultTimeout.String(), Description: "Per API request (at most 2m)."},
 		},
 		Roles: []string{pluginsdk.RoleReceive, pluginsdk.RolePerform},
+		// auth holds the account's credentials for outbound calls; Twilio
+		// proves its webhooks with a signature the connector verifies, so
+		// the host refuses a post without one before reading its body.
+		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialSignature, Name: SignatureHeader}}},
 		Actions: []pluginsdk.Action{{
 			Name:        ActionSendSMS,
 			Description: "Send one SMS; the output is Twilio's message sid and status.",

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ const (
 //	timeout:          outbound request timeout, a Go duration (default 10s, at most 5m)
 //	dedup_key_header: inbound: a request header whose value is the events' dedup key (e.g. Idempotency-Key)
 //	dedup_path:       inbound: a top-level key of each object whose value is its dedup key (e.g. id)
+//	max_events:       inbound: the most objects one request's array may hold (default 1000); more is refused with 413
 type Config struct {
 	URL            string            `json:"url"`
 	Method         string            `json:"method"`
@@ -41,6 +43,7 @@ type Config struct {
 	Timeout        time.Duration     `json:"-"` // decoded by parseTimeout
 	DedupKeyHeader string            `json:"dedup_key_header"`
 	DedupPath      string            `json:"dedup_path"`
+	MaxEvents      int               `json:"max_events"`
 }
 
 // parseTimeout accepts a Go duration string ("10s", "1m30s") or a number of
@@ -168,6 +171,12 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 	if strings.ContainsAny(cfg.DedupPath, ".[]*$") {
 		problems = append(problems, fmt.Sprintf("config.dedup_path: %q, want a top-level key such as id", cfg.DedupPath))
 	}
+	switch {
+	case cfg.MaxEvents == 0:
+		cfg.MaxEvents = pluginsdk.DefaultMaxEvents
+	case cfg.MaxEvents < 0:
+		problems = append(problems, fmt.Sprintf("config.max_events: %d, want a positive number of events per request", cfg.MaxEvents))
+	}
 	if cfg.DedupKeyHeader != "" && cfg.DedupPath != "" {
 		problems = append(problems, "config: set dedup_key_header or dedup_path, not both")
 	}
@@ -194,8 +203,15 @@ func spec() pluginsdk.Spec {
 			{Name: "timeout", Type: pluginsdk.TypeDuration, Default: DefaultTimeout.String(), Description: "Outbound request timeout (at most 5m)."},
 			{Name: "dedup_key_header", Type: pluginsdk.TypeString, Description: "Inbound request header holding a dedup key, e.g. Idempotency-Key."},
 			{Name: "dedup_path", Type: pluginsdk.TypeString, Description: "Top-level key of each inbound object holding its dedup key, e.g. id."},
+			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "Inbound: the most objects one request's array may hold; a larger one is refused with 413 and nothing is stored."},
 		},
 		Roles: []string{pluginsdk.RoleReceive, pluginsdk.RolePerform},
+		// Senders that batch often gzip; the key is in a header, so the
+		// host refuses a request without it before reading the body.
+		Push: pluginsdk.Push{
+			Encodings:   []string{pluginsdk.EncodingGzip},
+			Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialHeader, Name: "X-Api-Key"}},
+		},
 		Actions: []pluginsdk.Action{{
 			Name:        "post",
 			Description: "Send the body as JSON to config.url.",

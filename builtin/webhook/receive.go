@@ -40,7 +40,7 @@ func (c *Connector) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*p
 		return nil, &pluginsdk.Error{Code: "unsupported_media_type", Status: http.StatusUnsupportedMediaType,
 			Message: fmt.Sprintf("content type %q is not JSON; send application/json", ct)}
 	}
-	payloads, err := ParseBody(req.Body)
+	payloads, err := parseBody(req.Body, c.cfg.MaxEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,12 @@ func elementMessage(isArray bool, i int, msg string) string {
 // alias body: a server may reuse its request buffer once the handler returns.
 // Errors are *pluginsdk.Error with Status 400 and name the byte offset or the
 // array index at fault.
-func ParseBody(body []byte) ([]json.RawMessage, error) {
+func ParseBody(body []byte) ([]json.RawMessage, error) { return parseBody(body, 0) }
+
+// parseBody is ParseBody refusing (413) an array of more than maxEvents
+// elements (0: no limit). It stops splitting at the first element past
+// the limit, so an array of a million {} costs no more than the limit.
+func parseBody(body []byte, maxEvents int) ([]json.RawMessage, error) {
 	trimmed := trimJSONSpace(body)
 	if len(trimmed) == 0 {
 		return nil, pluginsdk.BadRequest("empty body; send a JSON object or an array of objects")
@@ -143,7 +148,7 @@ func ParseBody(body []byte) ([]json.RawMessage, error) {
 	case '{':
 		return []json.RawMessage{bytes.Clone(trimmed)}, nil
 	case '[':
-		return splitArray(bytes.Clone(trimmed))
+		return splitArray(bytes.Clone(trimmed), maxEvents)
 	}
 	return nil, pluginsdk.BadRequest("body is a JSON %s; send a JSON object or an array of objects", kind(trimmed[0]))
 }
@@ -151,7 +156,7 @@ func ParseBody(body []byte) ([]json.RawMessage, error) {
 // splitArray slices the elements out of arr, a valid JSON array without
 // surrounding whitespace. Validity (checked by fields.Valid) is what lets a
 // scan that tracks only strings and nesting depth find element boundaries.
-func splitArray(arr []byte) ([]json.RawMessage, error) {
+func splitArray(arr []byte, maxEvents int) ([]json.RawMessage, error) {
 	var out []json.RawMessage
 	depth, inString, escaped := 0, false, false
 	start := -1
@@ -192,6 +197,9 @@ func splitArray(arr []byte) ([]json.RawMessage, error) {
 			fallthrough // the array's own closing bracket
 		case ',':
 			if depth <= 0 && start >= 0 {
+				if maxEvents > 0 && len(out) == maxEvents {
+					return nil, tooManyEvents(maxEvents)
+				}
 				out = append(out, trimJSONSpace(arr[start:i]))
 				start = -1
 			}
@@ -201,6 +209,11 @@ func splitArray(arr []byte) ([]json.RawMessage, error) {
 		return nil, pluginsdk.BadRequest("empty array; send at least one object")
 	}
 	return out, nil
+}
+
+func tooManyEvents(maxEvents int) error {
+	return &pluginsdk.Error{Code: "too_many_events", Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf(
+		"the array holds more than %d objects, this connection's limit per request (config.max_events); nothing was stored: send smaller batches", maxEvents)}
 }
 
 // syntaxError reports why body is not valid JSON and where. json.Valid

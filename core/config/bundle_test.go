@@ -68,8 +68,9 @@ func TestLoadGood(t *testing.T) {
 	if !reflect.DeepEqual(crm.Network, Network{AllowHosts: []string{"crm.example.com", "*.example.org:8443"}}) {
 		t.Errorf("crm-out network = %+v", crm.Network)
 	}
-	if crm.Auth.Type != "none" {
-		t.Errorf("crm-out auth type = %q, want none", crm.Auth.Type)
+	// Absent auth is not none: the connection does not receive pushes.
+	if crm.Auth.Type != "" {
+		t.Errorf("crm-out auth type = %q, want \"\" (absent)", crm.Auth.Type)
 	}
 	mk := b.Connection("marketo")
 	wantAuth := Auth{Type: "oauth2", TokenURL: "https://123-abc-456.mktorest.com/identity/oauth/token", ClientID: "id", ClientSecret: "secret",

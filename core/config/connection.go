@@ -39,10 +39,13 @@ type Connection struct {
 // Auth is how a connection authenticates (spec.auth). Its type decides which
 // keys are required:
 //
-//	none:    no other key (the default when auth is absent)
+//	none:    no other key; inbound pushes are accepted from anyone
 //	api_key: secret
 //	basic:   username, password
 //	oauth2:  token_url, client_id, client_secret; optional scopes
+//
+// Type is "" when the auth block is absent, which is not the same as an
+// explicit none: a connection without auth does not receive pushes.
 type Auth struct {
 	Type                             string
 	Secret, Username, Password       string
@@ -90,7 +93,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 	var at Pos
 	// A connection whose spec is unreadable is still returned, so workflows
 	// naming it do not report a second, misleading error.
-	c := &Connection{Auth: Auth{Type: "none"}, Config: map[string]any{}, ConfigPos: map[string]Pos{}}
+	c := &Connection{Config: map[string]any{}, ConfigPos: map[string]Pos{}}
 	if spec == nil {
 		return c, at
 	}

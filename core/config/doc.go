@@ -47,7 +47,7 @@
 //	  data_dir: ./data
 //	  public_url: https://hub.example.com   # http(s); how others reach this server
 //	  timezone: UTC                  # the organisation's time zone
-//	  max_body_bytes: 1MiB           # inbound request body limit
+//	  max_body_bytes: 1MiB           # inbound request body limit, after decompression
 //	  plugin_dirs: [plugins]
 //	  trusted_keys: []               # base64 ed25519 public keys (32 bytes)
 //	  require_signatures: false      # true needs trusted_keys
@@ -80,7 +80,7 @@
 //
 //	spec:
 //	  connector: segment@1.0.0       # required: a builtin, or a plugin name[@version]
-//	  auth:                          # default {type: none}
+//	  auth:                          # absent: the connection receives no pushes
 //	    type: api_key                # none | api_key | basic | oauth2
 //	    secret: ${KEY}               # api_key: secret
 //	                                 # basic: username, password
@@ -101,7 +101,14 @@
 //	    rate_limit: {per_second: 50, burst: 100}    # burst default: per_second rounded up
 //
 // An auth key that its type does not use is an error, as is a required one
-// that is missing or empty.
+// that is missing or empty. A connection receives pushes on
+// /hooks/{name} only when its connector has the receive role and it has an
+// auth block: without one it answers 404 (an outbound target cannot be
+// written to by whoever guesses its name), and open inbound needs an
+// explicit auth: {type: none}. When the Checker can tell that the connector
+// receives (config.ReceiveChecker), both load with a warning: a missing
+// auth unless the connection is only used as a task's target, and type
+// none always.
 //
 // inbound is checked on /hooks/{connection} before the body is read, in
 // this order: allow_ips (else 403 ip_not_allowed), client_ca (no client

@@ -34,8 +34,9 @@ type Settings struct {
 	// Timezone is the organisation's IANA time zone (timezone), default "UTC";
 	// schedules without their own time zone use it.
 	Timezone string
-	// MaxBodyBytes limits inbound request bodies (max_body_bytes): an int of
-	// bytes or a size such as "512KB" or "1MiB"; default 1 MiB.
+	// MaxBodyBytes limits inbound request bodies (max_body_bytes), as sent
+	// and, for a gzip body, after decompression: an int of bytes or a size
+	// such as "512KB" or "1MiB"; default 1 MiB.
 	MaxBodyBytes int64
 	// PluginDirs are searched for installed plugins (plugin_dirs), default
 	// ["plugins"].

@@ -34,6 +34,7 @@ func (l *loader) finish() {
 		if l.check != nil && connectorRE.MatchString(c.Connector) && !l.check.ConnectorKnown(c.Connector) {
 			l.errorAt(l.pos.connector[c], "spec.connector: unknown connector %q: not a builtin and no installed plugin has that name", c.Connector)
 		}
+		l.checkInboundAuth(c)
 	}
 	for _, w := range l.b.Workflows {
 		l.checkWorkflow(w)

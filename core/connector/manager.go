@@ -70,6 +70,10 @@ type Conn struct {
 	Spec      pluginsdk.Spec
 	closer    io.Closer
 	http      *host.HTTPClient
+
+	// Auth is the auth the connector was configured with: the YAML's, or
+	// credentials stored since (a rotated webhook key).
+	Auth pluginsdk.Auth
 }
 
 // DedupWindow is how long a duplicate delivery of this connection is
@@ -194,7 +198,7 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 		}
 		return nil, fmt.Errorf("configure: %w", err)
 	}
-	return &Conn{Config: cc, Connector: impl, Spec: impl.Spec(), closer: closer, http: client}, nil
+	return &Conn{Config: cc, Connector: impl, Spec: impl.Spec(), Auth: pctx.Auth, closer: closer, http: client}, nil
 }
 
 // Get returns the named connection.

@@ -175,7 +175,7 @@ func (s *Server) connectionViews(c *fiber.Ctx) []connectionView {
 	out := []connectionView{}
 	for _, conn := range s.o.Connections.All() {
 		v := connectionView{Name: conn.Name(), Connector: conn.Config.Connector, Spec: conn.Spec, Auth: conn.Config.Auth.Type, Config: redact(conn.Config.Config, conn.Spec)}
-		if conn.Spec.HasRole(pluginsdk.RoleReceive) {
+		if conn.ReceivesPushes() {
 			base := s.o.PublicURL
 			if base == "" {
 				base = c.BaseURL()

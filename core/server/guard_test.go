@@ -67,6 +67,11 @@ func guardServer(t *testing.T, p *pki, conns []*config.Connection, trusted []net
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	// The guard is under test, not auth: the connections are open on
+	// purpose (a connection without auth receives nothing).
+	for _, c := range conns {
+		c.Auth.Type = "none"
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := connector.NewManager(ctx, connector.ManagerOptions{
 		Connections: conns, Store: st, Logger: quiet,

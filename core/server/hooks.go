@@ -11,10 +11,14 @@ import (
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
-// hook receives an inbound push: the connection's connector parses and
-// authenticates the request, the events are synced to the log, and only then
-// is the connector's response sent. If the log write fails the caller gets a
-// 503 and retries; nothing was acknowledged.
+// hook receives an inbound push. The cheap checks come first, so that a
+// request costs what it is allowed to be, never what it expands to: the
+// connection (404), its guard, header auth (401), and only then is the
+// body decompressed under the size cap (415, 413) and handed to the
+// connection's connector, which parses and authenticates it fully. The
+// events are synced to the log, and only then is the connector's response
+// sent. If the log write fails the caller gets a 503 and retries; nothing
+// was acknowledged.
 func (s *Server) hook(c *fiber.Ctx) error {
 	// fiber's strings alias fasthttp's request buffer, which is reused after
 	// the handler returns; the name outlives it (metrics labels, logs).
@@ -26,16 +30,37 @@ func (s *Server) hook(c *fiber.Ctx) error {
 		return apiError(c, fiber.StatusNotFound, "unknown_connection",
 			"no connection is configured at this URL: check the connection name in the sender's endpoint URL", nil)
 	}
-	if err := s.guard(c, conn); err != nil {
-		return s.refuse(c, name, err)
-	}
 	recv, ok := conn.Connector.(pluginsdk.Receiver)
 	if !ok || !conn.Spec.HasRole(pluginsdk.RoleReceive) {
 		s.o.Metrics.rejected(name, "not_inbound")
 		return apiError(c, fiber.StatusNotFound, "not_inbound", "connection "+name+" does not receive pushed events", nil)
 	}
+	if !conn.ReceivesPushes() {
+		s.o.Metrics.rejected(name, "no_auth")
+		return apiError(c, fiber.StatusNotFound, "no_auth", "connection "+name+
+			" does not receive pushed events because it has no auth configured: add an auth block to its spec (for example auth: {type: api_key, secret: ${KEY}}), or auth: {type: none} to accept anyone's posts", nil)
+	}
+	// The connection's guard (IP allow-list, client certificate, rate
+	// limit): after the lookup, before any auth or body work.
+	if err := s.guard(c, conn); err != nil {
+		return s.refuse(c, name, err)
+	}
 	s.o.Metrics.received(name)
 	req := s.toRequest(c)
+	if err := checkCredential(req, conn.Auth, conn.Spec.Push.Credentials); err != nil {
+		return s.refuseHook(c, name, err)
+	}
+	body, err := decodeBody(c.Request().Body(), req.Header, conn.Spec.Push.Encodings, s.o.MaxBodyBytes)
+	if err != nil {
+		return s.refuseHook(c, name, err)
+	}
+	if len(req.Header["Content-Encoding"]) > 0 {
+		// The connector sees the decoded body, so the headers describing
+		// the encoded one would only mislead it.
+		delete(req.Header, "Content-Encoding")
+		delete(req.Header, "Content-Length")
+	}
+	req.Body = body
 	res, err := recv.Receive(c.UserContext(), req)
 	if err != nil {
 		perr := pluginsdk.AsError(err)
@@ -58,6 +83,9 @@ func (s *Server) hook(c *fiber.Ctx) error {
 	}
 	if res == nil {
 		res = &pluginsdk.ReceiveResult{}
+	}
+	if err := checkEvents(res.Events, conn.MaxEvents()); err != nil {
+		return s.refuseHook(c, name, err)
 	}
 	if len(res.Events) > 0 {
 		reqs := make([]store.AppendRequest, len(res.Events))
@@ -109,16 +137,13 @@ func (s *Server) toRequest(c *fiber.Ctx) *pluginsdk.HTTPRequest {
 	if base == "" {
 		base = c.BaseURL()
 	}
-	// The body buffer belongs to fasthttp and is reused after the handler
-	// returns; connectors may keep slices of it, so they get a copy.
-	body := append([]byte(nil), c.Body()...)
+	// The body is added by hook, decoded, once the cheap checks passed.
 	return &pluginsdk.HTTPRequest{
 		Method:     c.Method(),
 		URL:        strings.TrimSuffix(base, "/") + string(c.Request().RequestURI()),
 		Path:       rest,
 		Query:      query,
 		Header:     header,
-		Body:       body,
 		RemoteAddr: c.Context().RemoteAddr().String(),
 		Timeout:    30 * time.Second,
 	}

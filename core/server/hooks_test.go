@@ -50,7 +50,7 @@ func newTestServer(t *testing.T, recvErr error) (*Server, *store.Badger) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	conns := []*config.Connection{{Name: "echo", Connector: "echo"}, {Name: "quiet", Connector: "silent"}}
+	conns := []*config.Connection{{Name: "echo", Connector: "echo", Auth: config.Auth{Type: "none"}}, {Name: "quiet", Connector: "silent"}}
 	m, err := connector.NewManager(ctx, connector.ManagerOptions{
 		Connections: conns, Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Open: func(_ context.Context, c *config.Connection) (connector.Opened, error) {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/server/internal/faillimit"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/workflow"
 )
@@ -33,7 +35,8 @@ type Options struct {
 	Bundle      *config.Bundle
 	// AdminTokenHash is the SHA-256 of the admin bearer token.
 	AdminTokenHash [32]byte
-	// MaxBodyBytes limits every request body (default 1 MiB).
+	// MaxBodyBytes limits every request body, and a push's body after
+	// decompression too (default 1 MiB).
 	MaxBodyBytes int64
 	// PublicURL is the hub's URL as callers see it (signatures that cover the
 	// URL, links); default http://<addr>.
@@ -63,6 +66,8 @@ type Server struct {
 	ready atomic.Bool
 	// guards holds the inbound rate limits' buckets (guard.go).
 	guards guardState
+	// tokenFails counts wrong admin bearer tokens per client address.
+	tokenFails *faillimit.Limiter
 }
 
 // New builds the server and its routes.
@@ -76,7 +81,7 @@ func New(o Options) *Server {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(o.Store, o.Engine.Lag)
 	}
-	s := &Server{o: o, log: o.Logger}
+	s := &Server{o: o, log: o.Logger, tokenFails: faillimit.New(tokenFailures, tokenWindow, nil)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "junction",
 		DisableStartupMessage: true,
@@ -181,9 +186,27 @@ func (s *Server) limitBody(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// Wrong admin tokens allowed from one address within tokenWindow before
+// the API refuses it (429) until the window ends, as the console's login
+// form does: the token is long and random, so this is not what keeps it
+// safe, it keeps a script from guessing at full speed.
+const (
+	tokenFailures = 10
+	tokenWindow   = 10 * time.Minute
+)
+
 // requireToken checks `Authorization: Bearer <token>` in constant time
 // against the stored hash (comparing digests keeps the length secret too).
+// An address that sent too many wrong tokens is refused before the check,
+// so guessing stops even when a guess would be right.
 func (s *Server) requireToken(c *fiber.Ctx) error {
+	ip := c.IP()
+	if blocked, left := s.tokenFails.Blocked(ip); blocked {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(left.Seconds())+1))
+		s.log.Warn("api token refused: too many failures", "ip", ip)
+		return apiError(c, fiber.StatusTooManyRequests, "too_many_failures",
+			fmt.Sprintf("too many wrong admin tokens from your address; retry after %d seconds", int(left.Seconds())+1), nil)
+	}
 	h := c.Get(fiber.HeaderAuthorization)
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
@@ -192,8 +215,10 @@ func (s *Server) requireToken(c *fiber.Ctx) error {
 	}
 	sum := sha256.Sum256([]byte(tok))
 	if subtle.ConstantTimeCompare(sum[:], s.o.AdminTokenHash[:]) != 1 {
+		s.tokenFails.Fail(ip)
 		return apiError(c, fiber.StatusUnauthorized, "unauthorized", "invalid admin token", nil)
 	}
+	s.tokenFails.Succeed(ip)
 	return c.Next()
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,9 +32,12 @@ type Config struct {
 	DedupWindow string `json:"dedup_window"`
 	// PoolSize is read by the host (Wasm instances serving calls at once).
 	PoolSize json.RawMessage `json:"pool_size"`
+	// MaxEvents caps the profiles of one posted array; a request with more
+	// is refused whole with 413. Default pluginsdk.DefaultMaxEvents.
+	MaxEvents int `json:"max_events"`
 }
 
-var configKeys = []string{"dedup_window", "pool_size"}
+var configKeys = []string{"dedup_window", "pool_size", "max_events"}
 
 // AEP is the connector. After Configure it is read-only.
 type AEP struct {
@@ -41,6 +45,7 @@ type AEP struct {
 	// Digests of the expected credentials: comparing fixed-size digests in
 	// constant time leaks neither content nor length.
 	user, token [sha256.Size]byte
+	maxEvents   int
 }
 
 func (a *AEP) Spec() pluginsdk.Spec {
@@ -54,8 +59,12 @@ func (a *AEP) Spec() pluginsdk.Spec {
 		Config: []pluginsdk.Param{
 			{Name: "dedup_window", Type: pluginsdk.TypeDuration, Default: "24h", Description: "An identical profile re-posted within this window is dropped (applied by the host)."},
 			{Name: "pool_size", Type: pluginsdk.TypeNumber, Default: "4", Description: "Wasm instances serving requests at once (applied by the host)."},
+			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "The most profiles one posted array may hold; a request with more is refused whole with 413."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		// The destination sends basic credentials with every request, so
+		// the host refuses one without them before reading its body.
+		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialBasic}}},
 	}
 }
 
@@ -68,7 +77,7 @@ func (a *AEP) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	}
 	var unknown []string
 	for k := range raw {
-		if k != "dedup_window" && k != "pool_size" {
+		if !slices.Contains(configKeys, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -98,7 +107,13 @@ func (a *AEP) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	if len(missing) > 0 {
 		return pluginsdk.Errorf("auth: basic needs %s (the password is the AEP destination's API token)", strings.Join(missing, " and "))
 	}
-	*a = AEP{configured: true, user: sha256.Sum256([]byte(pc.Auth.Username)), token: sha256.Sum256([]byte(pc.Auth.Password))}
+	if cfg.MaxEvents < 0 {
+		return pluginsdk.Errorf("config: max_events %d is not a positive number of profiles per request", cfg.MaxEvents)
+	}
+	if cfg.MaxEvents == 0 {
+		cfg.MaxEvents = pluginsdk.DefaultMaxEvents
+	}
+	*a = AEP{configured: true, user: sha256.Sum256([]byte(pc.Auth.Username)), token: sha256.Sum256([]byte(pc.Auth.Password)), maxEvents: cfg.MaxEvents}
 	return nil
 }
 
@@ -134,6 +149,10 @@ func (a *AEP) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plugins
 		docs, err := fields.Elements(body)
 		if err != nil {
 			return nil, pluginsdk.BadRequest("malformed request: %v", err)
+		}
+		if len(docs) > a.maxEvents {
+			return nil, &pluginsdk.Error{Status: 413, Code: "too_many_events", Message: fmt.Sprintf(
+				"the request holds %d profiles, more than this connection's limit of %d (config.max_events); nothing was stored: send smaller arrays", len(docs), a.maxEvents)}
 		}
 		return profiles(docs)
 	}

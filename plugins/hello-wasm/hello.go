@@ -62,6 +62,7 @@ func (h *Hello) Spec() pluginsdk.Spec {
 			{Name: "webhook_url", Type: pluginsdk.TypeString, Description: "Target of the notify action."},
 		},
 		Roles: []string{pluginsdk.RoleReceive, pluginsdk.RolePerform},
+		Push:  pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialHeader, Name: TokenHeader}}},
 		Actions: []pluginsdk.Action{
 			{Name: "greet", Description: "Returns {message: \"<greeting>, <name>!\"}.", Input: []pluginsdk.Param{{Name: "name", Type: pluginsdk.TypeString, Required: true}}},
 			{Name: "echo", Description: "Returns its input unchanged."},

@@ -51,7 +51,7 @@ func TestRefusals(t *testing.T) {
 		{"bad object type", post(replace(`xsi:type="sf:Case"`, `xsi:type="sf:Ca se"`)), 500, []string{`xsi:type "sf:Ca se" is not an object name`}},
 		{"field twice", post(replace("<sf:Origin>Phone</sf:Origin>", "<sf:Status>Open</sf:Status>")), 500, []string{"field Status appears twice"}},
 		{"mixed content", post(replace("<sf:Origin>Phone</sf:Origin>", "<sf:Origin>Ph<sf:x/>one</sf:Origin>")), 500, []string{"Origin mixes text and elements"}},
-		{"101 notifications", post(notificationsXML(testOrg, 101)), 500, []string{"more than 100 notifications"}},
+		{"101 notifications", post(notificationsXML(testOrg, 101)), 413, []string{"more than 100 notifications"}},
 		{"text after the envelope", post([]byte(caseXML + "trailing")), 500, []string{"text after the Envelope"}},
 		{"entity expansion", post([]byte(`<?xml version="1.0"?><!DOCTYPE e [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>` +
 			`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>&b;</soapenv:Body></soapenv:Envelope>`)), 500,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"slices"
@@ -62,6 +63,10 @@ func (s *Salesforce) Spec() pluginsdk.Spec {
 				Description: "Drop a notification whose Id was already stored within this window (Salesforce resends unacknowledged messages for up to 24 hours)."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		// A secret token in the URL is the credential Salesforce can
+		// send (it sends no headers of its own); under auth api_key the
+		// host compares it before reading the body.
+		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialPath}}},
 	}
 }
 
@@ -216,6 +221,9 @@ func (s *Salesforce) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*
 		s.pc.Log.Debug("outbound message without a SOAPAction header")
 	}
 	msg, err := parseMessage(req.Body)
+	if errors.Is(err, errTooManyNotifications) {
+		return s.refuse(413, "Client", err.Error()), nil
+	}
 	if err != nil {
 		return s.refuse(500, "Client", "malformed outbound message: "+err.Error()), nil
 	}

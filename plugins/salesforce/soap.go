@@ -56,6 +56,11 @@ type malformedError struct{ msg string }
 
 func (e *malformedError) Error() string { return e.msg }
 
+// errTooManyNotifications refuses a message over Salesforce's own limit:
+// the per-request event cap of this connector (413), fixed because a
+// sender with more is not Salesforce.
+var errTooManyNotifications = fmt.Errorf("more than %d notifications in one message, more than Salesforce ever sends; nothing was stored", maxNotifications)
+
 func malformed(format string, args ...any) error {
 	return &malformedError{msg: fmt.Sprintf(format, args...)}
 }
@@ -259,7 +264,7 @@ func (p *parser) notifications(el xml.StartElement) (*message, error) {
 			msg.ActionID = strings.TrimSpace(msg.ActionID)
 		case "Notification":
 			if len(msg.Notifications) == maxNotifications {
-				return malformed("more than %d notifications in one message", maxNotifications)
+				return errTooManyNotifications
 			}
 			var n notification
 			n, err = p.notification(c, len(msg.Notifications)+1)

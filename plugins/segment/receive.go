@@ -199,6 +199,10 @@ func (s *Segment) batch(docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult,
 	if len(docs) == 0 {
 		return nil, pluginsdk.BadRequest("the batch holds no messages")
 	}
+	if len(docs) > s.maxEvents {
+		return nil, &pluginsdk.Error{Status: 413, Code: "too_many_events", Message: fmt.Sprintf(
+			"the request holds %d messages, more than this connection's limit of %d (config.max_events); nothing was stored: send smaller batches", len(docs), s.maxEvents)}
+	}
 	res := &pluginsdk.ReceiveResult{Events: make([]pluginsdk.Event, 0, len(docs))}
 	reject := func(i int, format string, args ...any) {
 		res.Rejected = append(res.Rejected, pluginsdk.ItemError{Index: i, Message: fmt.Sprintf(format, args...)})

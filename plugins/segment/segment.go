@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 //	config:
 //	  shared_secret: ${SEGMENT_SHARED_SECRET}   # optional: verify X-Signature of Webhooks-destination posts
 //	  dedup_window: 24h                         # optional: drop a repeated messageId within this window
+//	  max_events: 1000                          # optional: the most messages one request may hold
 //
 // The write key of the Tracking API is the connection's auth
 // (`auth: {type: api_key, secret: <write key>}`), not a config key.
@@ -29,11 +31,15 @@ type Config struct {
 	DedupWindow string `json:"dedup_window"`
 	// PoolSize is read by the host (Wasm instances serving calls at once).
 	PoolSize json.RawMessage `json:"pool_size"`
+	// MaxEvents caps the messages of one request (a batch, or the
+	// Webhooks destination's array); a request with more is refused
+	// whole with 413. Default pluginsdk.DefaultMaxEvents.
+	MaxEvents int `json:"max_events"`
 }
 
 // configKeys are the keys Configure accepts; any other is refused by name
 // so a typo (sharedsecret) never silently disables a check.
-var configKeys = []string{"shared_secret", "dedup_window", "pool_size"}
+var configKeys = []string{"shared_secret", "dedup_window", "pool_size", "max_events"}
 
 // Segment is the connector. After Configure it is read-only, so one
 // instance may serve concurrent calls when built natively.
@@ -46,6 +52,8 @@ type Segment struct {
 	// lengths.
 	keyDigest [sha256.Size]byte
 	hasKey    bool
+	// maxEvents is the most messages one request may hold.
+	maxEvents int
 }
 
 // Segment's documented limits for the Tracking API.
@@ -66,8 +74,22 @@ func (s *Segment) Spec() pluginsdk.Spec {
 			{Name: "shared_secret", Type: pluginsdk.TypeSecret, Description: "Webhooks destination shared secret; when set, X-Signature (hex HMAC-SHA1 of the body) is verified."},
 			{Name: "dedup_window", Type: pluginsdk.TypeDuration, Default: "24h", Description: "A message whose messageId was stored within this window is dropped (applied by the host)."},
 			{Name: "pool_size", Type: pluginsdk.TypeNumber, Default: "4", Description: "Wasm instances serving requests at once (applied by the host)."},
+			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "The most messages one request may hold; a request with more is refused whole with 413."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		// Segment's SDKs may gzip a batch (analytics-python's gzip
+		// option, for one), as Segment's own API accepts. The
+		// sender proves itself with X-Signature, the write key as the
+		// basic-auth user, or writeKey in the body, so the host may not
+		// refuse a request for lacking the first two.
+		Push: pluginsdk.Push{
+			Encodings: []string{pluginsdk.EncodingGzip},
+			Credentials: []pluginsdk.Credential{
+				{In: pluginsdk.CredentialSignature, Name: "X-Signature", Says: "X-Signature of the Webhooks destination"},
+				{In: pluginsdk.CredentialBasic, Says: "write key as the HTTP basic-auth user"},
+				{In: pluginsdk.CredentialBody, Says: "writeKey in the body"},
+			},
+		},
 	}
 }
 
@@ -98,7 +120,13 @@ func (s *Segment) Configure(_ context.Context, pc *pluginsdk.Context) error {
 			return pluginsdk.Errorf("config: dedup_window %q is not a positive duration such as 24h", cfg.DedupWindow)
 		}
 	}
-	next := Segment{configured: true}
+	if cfg.MaxEvents < 0 {
+		return pluginsdk.Errorf("config: max_events %d is not a positive number of messages per request", cfg.MaxEvents)
+	}
+	next := Segment{configured: true, maxEvents: cfg.MaxEvents}
+	if next.maxEvents == 0 {
+		next.maxEvents = pluginsdk.DefaultMaxEvents
+	}
 	if cfg.SharedSecret != "" {
 		next.secret = []byte(cfg.SharedSecret)
 	}

@@ -58,9 +58,10 @@ func (con *Console) card(c *fiber.Ctx, conn *connector.Conn) *connCard {
 		Schedule: scheduleText(conn.Config.Schedule),
 	}
 	if cd.Auth == "" {
-		cd.Auth = "none"
+		// Not "none": without auth the connection receives no pushes.
+		cd.Auth = "not set"
 	}
-	if conn.Spec.HasRole(pluginsdk.RoleReceive) {
+	if conn.ReceivesPushes() {
 		base := con.o.PublicURL
 		if base == "" {
 			base = c.BaseURL()

@@ -38,7 +38,7 @@ spec: {timezone: Europe/Rome}
 apiVersion: junction/v1
 kind: Connection
 metadata: {name: orders-in}
-spec: {connector: testpush, config: {api_key: hunter2, region: eu}}
+spec: {connector: testpush, auth: {type: none}, config: {api_key: hunter2, region: eu}}
 ---
 apiVersion: junction/v1
 kind: Connection

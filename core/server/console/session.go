@@ -214,10 +214,11 @@ func (con *Console) requireSession(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// checkCSRF refuses a form post whose csrf field is not the session's token.
+// checkCSRF refuses a form post whose csrf field (or X-CSRF-Token header)
+// is not the session's token; one in the query string does not count.
 func (con *Console) checkCSRF(c *fiber.Ctx) error {
 	s := sessionOf(c)
-	got := c.FormValue(csrfField)
+	got := csrfToken(c)
 	if s == nil || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
 		return con.refuse(c, "This form was refused: its security token is missing or out of date. Reload the page and submit it again.")
 	}
@@ -272,13 +273,13 @@ func (con *Console) renderLogin(c *fiber.Ctx, status int, next, msg string) erro
 func (con *Console) login(c *fiber.Ctx) error {
 	con.secureHeaders(c)
 	want := c.Cookies(loginCookie)
-	got := c.FormValue(csrfField)
+	got := csrfToken(c)
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return con.refuse(c, "This login form was refused: its security token is missing or out of date. Open the login page again.")
 	}
 	next := safeNext(c.FormValue("next"))
 	ip := c.IP()
-	if blocked, left := con.logins.blocked(ip); blocked {
+	if blocked, left := con.logins.Blocked(ip); blocked {
 		// Checked before the token, so that guessing stops here even when a
 		// guess would be right.
 		wait := int(left.Round(time.Minute).Minutes())
@@ -287,13 +288,13 @@ func (con *Console) login(c *fiber.Ctx) error {
 		return con.renderLogin(c, fiber.StatusTooManyRequests, next,
 			fmt.Sprintf("Too many failed logins from your address. Try again in %d minute(s).", max(wait, 1)))
 	}
-	sum := sha256.Sum256([]byte(c.FormValue("token")))
+	sum := sha256.Sum256([]byte(postedValue(c, "token")))
 	if subtle.ConstantTimeCompare(sum[:], con.o.AdminTokenHash[:]) != 1 {
-		con.logins.fail(ip)
+		con.logins.Fail(ip)
 		con.log.Warn("console login refused", "ip", ip)
 		return con.renderLogin(c, fiber.StatusUnauthorized, next, "That is not the admin token.")
 	}
-	con.logins.succeed(ip)
+	con.logins.Succeed(ip)
 	id, s, err := con.sessions.create(c.UserContext())
 	if err != nil {
 		return err
