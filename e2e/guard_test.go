@@ -209,15 +209,15 @@ func TestSalesforceGuarded(t *testing.T) {
 		status int
 		want   string
 	}{
-		{name: "no token", conn: "sf-token", status: 401, want: "missing path token"},
-		{name: "wrong token", conn: "sf-token", token: "e2e-salesforce-path-token-0123456780", status: 401, want: "wrong path token"},
+		{name: "no token", conn: "sf-token", status: 401, want: "<faultstring>unauthorized: no credentials"},
+		{name: "wrong token", conn: "sf-token", token: "e2e-salesforce-path-token-0123456780", status: 401, want: "<faultstring>unauthorized: wrong credentials"},
 		{name: "right token", conn: "sf-token", token: sfToken, status: 200, want: "<Ack>true</Ack>"},
-		{name: "address outside the list", conn: "sf-ips", token: sfToken, status: 403, want: `"ip_not_allowed"`},
-		{name: "address in the list, wrong token", conn: "sf-ips", token: "x" + sfToken, from: local2, status: 401, want: "wrong path token"},
+		{name: "address outside the list", conn: "sf-ips", token: sfToken, status: 403, want: "<faultstring>ip_not_allowed: "},
+		{name: "address in the list, wrong token", conn: "sf-ips", token: "x" + sfToken, from: local2, status: 401, want: "<faultstring>unauthorized: wrong credentials"},
 		{name: "address in the list", conn: "sf-ips", token: sfToken, from: local2, status: 200, want: "<Ack>true</Ack>"},
-		{name: "no client certificate", conn: "sf-cert", token: sfToken, status: 401, want: `"client_cert_required"`},
+		{name: "no client certificate", conn: "sf-cert", token: sfToken, status: 401, want: "<faultstring>client_cert_required: "},
 		{name: "client certificate of another CA", conn: "sf-cert", token: sfToken, cert: foreign, status: 403, want: "certificate signed by unknown authority"},
-		{name: "client certificate, wrong token", conn: "sf-cert", token: "x" + sfToken, cert: good, status: 401, want: "wrong path token"},
+		{name: "client certificate, wrong token", conn: "sf-cert", token: "x" + sfToken, cert: good, status: 401, want: "<faultstring>unauthorized: wrong credentials"},
 		{name: "client certificate", conn: "sf-cert", token: sfToken, cert: good, status: 200, want: "<Ack>true</Ack>"},
 	}
 	for _, st := range steps {
@@ -263,7 +263,7 @@ func TestSalesforceTokenRotation(t *testing.T) {
 	if err != nil || !strings.HasPrefix(newToken, "jwk_") {
 		t.Fatalf("junction connection key rotate: %v: %s", err, out)
 	}
-	if code, got := h.post(t, c, "/hooks/sf-token/"+sfToken, body); code != 401 || !strings.Contains(got, "wrong path token") {
+	if code, got := h.post(t, c, "/hooks/sf-token/"+sfToken, body); code != 401 || !strings.Contains(got, "<faultstring>unauthorized: wrong credentials") {
 		t.Errorf("old token after rotation: HTTP %d %s; want 401", code, got)
 	}
 	other := bytes.Replace(body, []byte("04l5e00000CmnS7AAJ"), []byte("04l5e00000CmnS8AAJ"), 1)

@@ -20,7 +20,17 @@ type Push struct {
 	// is read, unless CredentialBody is listed. Empty: the host checks
 	// nothing and the connector alone authenticates.
 	Credentials []Credential `json:"credentials,omitempty"`
+	// Faults says how the host words its own refusals of a push (no or
+	// wrong credentials, a refused address, a body over the limit, a full
+	// disk): "" for the API's JSON error, FaultsSOAP for a SOAP 1.1 fault,
+	// for senders that only read SOAP (Salesforce shows the faultstring in
+	// its delivery status).
+	Faults string `json:"faults,omitempty"`
 }
+
+// FaultsSOAP is the Push.Faults value of a connector whose senders speak
+// SOAP 1.1.
+const FaultsSOAP = "soap"
 
 // EncodingGzip is the one Content-Encoding a connector may declare.
 const EncodingGzip = "gzip"

@@ -80,7 +80,8 @@ func (s *Server) guard(c *fiber.Ctx, conn *connector.Conn) error {
 }
 
 // refuse answers a guard refusal and counts it.
-func (s *Server) refuse(c *fiber.Ctx, name string, err error) error {
+func (s *Server) refuse(c *fiber.Ctx, conn *connector.Conn, err error) error {
+	name := conn.Name()
 	var r *refusal
 	if !errors.As(err, &r) {
 		return err
@@ -96,7 +97,7 @@ func (s *Server) refuse(c *fiber.Ctx, name string, err error) error {
 	if r.retryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(r.retryAfter))
 	}
-	return apiError(c, r.status, r.code, r.msg, nil)
+	return pushError(c, conn.Spec, r.status, r.code, r.msg)
 }
 
 // clientIP is the address a request comes from: the peer's, unless the

@@ -37,22 +37,22 @@ func (s *Server) hook(c *fiber.Ctx) error {
 	}
 	if !conn.ReceivesPushes() {
 		s.o.Metrics.rejected(name, "no_auth")
-		return apiError(c, fiber.StatusNotFound, "no_auth", "connection "+name+
-			" does not receive pushed events because it has no auth configured: add an auth block to its spec (for example auth: {type: api_key, secret: ${KEY}}), or auth: {type: none} to accept anyone's posts", nil)
+		return pushError(c, conn.Spec, fiber.StatusNotFound, "no_auth", "connection "+name+
+			" does not receive pushed events because it has no auth configured: add an auth block to its spec (for example auth: {type: api_key, secret: ${KEY}}), or auth: {type: none} to accept anyone's posts")
 	}
 	// The connection's guard (IP allow-list, client certificate, rate
 	// limit): after the lookup, before any auth or body work.
 	if err := s.guard(c, conn); err != nil {
-		return s.refuse(c, name, err)
+		return s.refuse(c, conn, err)
 	}
 	s.o.Metrics.received(name)
 	req := s.toRequest(c)
 	if err := checkCredential(req, conn.Auth, conn.Spec.Push.Credentials); err != nil {
-		return s.refuseHook(c, name, err)
+		return s.refuseHook(c, conn, err)
 	}
 	body, err := decodeBody(c.Request().Body(), req.Header, conn.Spec.Push.Encodings, s.o.MaxBodyBytes)
 	if err != nil {
-		return s.refuseHook(c, name, err)
+		return s.refuseHook(c, conn, err)
 	}
 	if len(req.Header["Content-Encoding"]) > 0 {
 		// The connector sees the decoded body, so the headers describing
@@ -79,13 +79,13 @@ func (s *Server) hook(c *fiber.Ctx) error {
 		if status >= 500 {
 			s.log.Error("receive failed", "connection", name, "err", err)
 		}
-		return apiError(c, status, code, perr.Message, nil)
+		return pushError(c, conn.Spec, status, code, perr.Message)
 	}
 	if res == nil {
 		res = &pluginsdk.ReceiveResult{}
 	}
 	if err := checkEvents(res.Events, conn.MaxEvents()); err != nil {
-		return s.refuseHook(c, name, err)
+		return s.refuseHook(c, conn, err)
 	}
 	if len(res.Events) > 0 {
 		reqs := make([]store.AppendRequest, len(res.Events))
@@ -100,7 +100,7 @@ func (s *Server) hook(c *fiber.Ctx) error {
 			s.o.Metrics.rejected(name, "store_unavailable")
 			s.log.Error("append events", "connection", name, "count", len(reqs), "err", err)
 			c.Set(fiber.HeaderRetryAfter, "5")
-			return apiError(c, fiber.StatusServiceUnavailable, "store_unavailable", "the events could not be stored; nothing was accepted, retry later", nil)
+			return pushError(c, conn.Spec, fiber.StatusServiceUnavailable, "store_unavailable", "the events could not be stored; nothing was accepted, retry later")
 		}
 		dups := 0
 		for _, r := range results {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -35,11 +36,11 @@ func checkEvents(evs []pluginsdk.Event, maxEvents int) error {
 
 // refuseHook answers a refused push in the API's error shape and counts
 // it by reason.
-func (s *Server) refuseHook(c *fiber.Ctx, conn string, err error) error {
+func (s *Server) refuseHook(c *fiber.Ctx, conn *connector.Conn, err error) error {
 	var he *hookError
 	if !errors.As(err, &he) {
 		he = &hookError{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
 	}
-	s.o.Metrics.rejected(conn, he.Code)
-	return apiError(c, he.Status, he.Code, he.Message, nil)
+	s.o.Metrics.rejected(conn.Name(), he.Code)
+	return pushError(c, conn.Spec, he.Status, he.Code, he.Message)
 }

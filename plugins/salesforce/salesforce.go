@@ -66,7 +66,7 @@ func (s *Salesforce) Spec() pluginsdk.Spec {
 		// A secret token in the URL is the credential Salesforce can
 		// send (it sends no headers of its own); under auth api_key the
 		// host compares it before reading the body.
-		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialPath}}},
+		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialPath}}, Faults: pluginsdk.FaultsSOAP},
 	}
 }
 
