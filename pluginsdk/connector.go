@@ -61,14 +61,6 @@ type Context struct {
 	Log  *slog.Logger `json:"-"`
 }
 
-// DecodeConfig unmarshals the connection's config into v (a struct pointer).
-func (c *Context) DecodeConfig(v any) error {
-	if len(c.Config) == 0 {
-		return nil
-	}
-	return json.Unmarshal(c.Config, v)
-}
-
 // Auth is a connection's `auth:` block with secrets resolved.
 type Auth struct {
 	Type     AuthType `json:"type,omitempty"`

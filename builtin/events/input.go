@@ -64,7 +64,7 @@ func parseInput(raw json.RawMessage) (input, error) {
 		var s string
 		if err := json.Unmarshal(w, &s); err != nil {
 			problems = append(problems, fmt.Sprintf("with.window: want a duration such as \"1h\" or \"24h\", got %s", short(w)))
-		} else if d, err := time.ParseDuration(strings.TrimSpace(s)); err != nil {
+		} else if d, err := pluginsdk.ParseDuration(strings.TrimSpace(s)); err != nil {
 			problems = append(problems, fmt.Sprintf("with.window %q: want a duration such as \"1h\", \"30m\" or \"24h\"", s))
 		} else if d <= 0 {
 			problems = append(problems, fmt.Sprintf("with.window %q: must be positive", s))

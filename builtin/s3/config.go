@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -38,14 +37,14 @@ const (
 // Credentials: `auth: {type: basic, username: <access key id>, password:
 // <secret access key>}`, or none for a public bucket.
 type Config struct {
-	Bucket       string          `json:"bucket"`
-	Endpoint     string          `json:"endpoint"`
-	Region       string          `json:"region"`
-	PathStyle    bool            `json:"path_style"`
-	AllowPrivate bool            `json:"allow_private"`
-	Timeout      json.RawMessage `json:"timeout"`
-	PartSize     int64           `json:"part_size"`
-	Entities     []EntityConfig  `json:"entities"`
+	Bucket       string         `json:"bucket"`
+	Endpoint     string         `json:"endpoint"`
+	Region       string         `json:"region"`
+	PathStyle    bool           `json:"path_style"`
+	AllowPrivate bool           `json:"allow_private"`
+	Timeout      time.Duration  `json:"timeout"`
+	PartSize     int64          `json:"part_size"`
+	Entities     []EntityConfig `json:"entities"`
 }
 
 // EntityConfig is one item of `entities:`: the objects under one prefix.
@@ -83,15 +82,11 @@ type entity struct {
 }
 
 func parseConfig(pc *pluginsdk.Context) (settings, error) {
-	var cfg Config
-	if err := fileimport.DecodeStrict(pc.Config, &cfg); err != nil {
-		return settings{}, err
-	}
-	var problems []string
+	cfg := Config{Timeout: DefaultTimeout}
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
 	s := settings{
 		bucket: cfg.Bucket, region: cfg.Region, pathStyle: cfg.PathStyle, allowPrivate: cfg.AllowPrivate,
-		timeout:  fileimport.ParseDuration("timeout", cfg.Timeout, DefaultTimeout, &problems),
-		partSize: cfg.PartSize,
+		timeout: cfg.Timeout, partSize: cfg.PartSize,
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
@@ -101,21 +96,21 @@ func parseConfig(pc *pluginsdk.Context) (settings, error) {
 	}
 	switch {
 	case s.bucket == "":
-		problems = append(problems, "config.bucket is required")
+		problems.Addf("config.bucket is required")
 	case len(s.bucket) < 3 || len(s.bucket) > 63 || strings.ContainsAny(s.bucket, "/ :"):
-		problems = append(problems, fmt.Sprintf("config.bucket %q is not a bucket name", s.bucket))
+		problems.Addf("config.bucket %q is not a bucket name", s.bucket)
 	}
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		switch {
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("config.endpoint: %v", err))
+			problems.At("config.endpoint", "%v", err)
 		case u.Scheme != "http" && u.Scheme != "https":
-			problems = append(problems, fmt.Sprintf("config.endpoint %q: want an http or https URL", cfg.Endpoint))
+			problems.Addf("config.endpoint %q: want an http or https URL", cfg.Endpoint)
 		case u.Host == "":
-			problems = append(problems, fmt.Sprintf("config.endpoint %q has no host", cfg.Endpoint))
+			problems.Addf("config.endpoint %q has no host", cfg.Endpoint)
 		case u.User != nil || u.RawQuery != "":
-			problems = append(problems, fmt.Sprintf("config.endpoint %q: no credentials or query in the URL", cfg.Endpoint))
+			problems.Addf("config.endpoint %q: no credentials or query in the URL", cfg.Endpoint)
 		}
 		s.endpoint = strings.TrimRight(cfg.Endpoint, "/")
 	}
@@ -123,43 +118,40 @@ func parseConfig(pc *pluginsdk.Context) (settings, error) {
 	case s.partSize == 0:
 		s.partSize = DefaultPartSize
 	case s.partSize < MinPartSize:
-		problems = append(problems, fmt.Sprintf("config.part_size %d: S3 parts are at least %d bytes (5 MiB)", s.partSize, MinPartSize))
+		problems.Addf("config.part_size %d: S3 parts are at least %d bytes (5 MiB)", s.partSize, MinPartSize)
 	}
 	switch pc.Auth.Type {
 	case "", pluginsdk.AuthNone:
 	case pluginsdk.AuthBasic:
 		s.accessKey, s.secretKey = pc.Auth.Username, pc.Auth.Password
 		if s.accessKey == "" {
-			problems = append(problems, "auth.username (the access key id) is empty")
+			problems.Addf("auth.username (the access key id) is empty")
 		}
 		if s.secretKey == "" {
-			problems = append(problems, "auth.password (the secret access key) is empty")
+			problems.Addf("auth.password (the secret access key) is empty")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("auth.type %q is not supported by s3 (use basic: access key id and secret, or none)", pc.Auth.Type))
+		problems.Addf("auth.type %q is not supported by s3 (use basic: access key id and secret, or none)", pc.Auth.Type)
 	}
 	seen := map[string]bool{}
 	for i, ec := range cfg.Entities {
-		e := entity{Entity: ec.Check(i, seen, &problems)}
+		e := entity{Entity: ec.Check(i, seen, problems)}
 		if strings.HasPrefix(ec.Prefix, "/") {
-			problems = append(problems, fmt.Sprintf("config.entities[%d].prefix %q: keys do not start with /", i, ec.Prefix))
+			problems.Addf("config.entities[%d].prefix %q: keys do not start with /", i, ec.Prefix)
 		}
 		if ec.ArchivePrefix != "" {
 			switch {
 			case !strings.HasSuffix(ec.ArchivePrefix, "/"):
-				problems = append(problems, fmt.Sprintf("config.entities[%d].archive_prefix %q: want a folder ending with /", i, ec.ArchivePrefix))
+				problems.Addf("config.entities[%d].archive_prefix %q: want a folder ending with /", i, ec.ArchivePrefix)
 			case folder(ec.ArchivePrefix) == folder(ec.Prefix):
-				problems = append(problems, fmt.Sprintf("config.entities[%d].archive_prefix is the import prefix's folder itself", i))
+				problems.Addf("config.entities[%d].archive_prefix is the import prefix's folder itself", i)
 			}
 		}
 		e.cfg = ec
 		e.Archive = ec.ArchivePrefix != ""
 		s.entities = append(s.entities, e)
 	}
-	if len(problems) > 0 {
-		return s, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return s, nil
+	return s, problems.Err()
 }
 
 // folder is the part of a key or prefix up to its last /.

@@ -140,7 +140,7 @@ func TestConfigureErrors(t *testing.T) {
 			[]string{"config.host", "config.port 70000"}},
 		{"bad durations", func(m map[string]any) { m["timeout"] = "soon"; m["min_age"] = -5 }, basicAuth,
 			[]string{"config.timeout", "config.min_age"}},
-		{"unknown key", func(m map[string]any) { m["hostname"] = "x" }, basicAuth, []string{`unknown field "hostname"`}},
+		{"unknown key", func(m map[string]any) { m["hostname"] = "x" }, basicAuth, []string{"config.hostname: unknown key; did you mean host?"}},
 		{"bad entities", func(m map[string]any) {
 			m["entities"] = []any{
 				map[string]any{"name": "Profiles", "path": "inbound", "format": "xml", "glob": "a/*.csv"},

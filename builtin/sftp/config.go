@@ -1,7 +1,6 @@
 package sftp
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"path"
@@ -39,16 +38,16 @@ const (
 // always verified. The password comes from `auth: {type: basic, username,
 // password}`.
 type Config struct {
-	Host               string          `json:"host"`
-	Port               int             `json:"port"`
-	Username           string          `json:"username"`
-	PrivateKey         string          `json:"private_key"`
-	Passphrase         string          `json:"passphrase"`
-	KnownHosts         string          `json:"known_hosts"`
-	HostKeyFingerprint string          `json:"host_key_fingerprint"`
-	Timeout            json.RawMessage `json:"timeout"`
-	MinAge             json.RawMessage `json:"min_age"`
-	Entities           []EntityConfig  `json:"entities"`
+	Host               string         `json:"host"`
+	Port               int            `json:"port"`
+	Username           string         `json:"username"`
+	PrivateKey         string         `json:"private_key"`
+	Passphrase         string         `json:"passphrase"`
+	KnownHosts         string         `json:"known_hosts"`
+	HostKeyFingerprint string         `json:"host_key_fingerprint"`
+	Timeout            time.Duration  `json:"timeout"`
+	MinAge             time.Duration  `json:"min_age"`
+	Entities           []EntityConfig `json:"entities"`
 }
 
 // EntityConfig is one item of `entities:`: the files of one folder.
@@ -83,32 +82,28 @@ type entity struct {
 }
 
 func parseConfig(pc *pluginsdk.Context) (settings, error) {
-	var cfg Config
-	if err := fileimport.DecodeStrict(pc.Config, &cfg); err != nil {
-		return settings{}, err
-	}
-	var problems []string
+	cfg := Config{Timeout: DefaultTimeout, MinAge: DefaultMinAge}
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
 	s := settings{
 		user: cfg.Username, key: cfg.PrivateKey, passphrase: cfg.Passphrase,
 		knownHosts: strings.TrimSpace(cfg.KnownHosts),
-		timeout:    fileimport.ParseDuration("timeout", cfg.Timeout, DefaultTimeout, &problems),
-		minAge:     fileimport.ParseDuration("min_age", cfg.MinAge, DefaultMinAge, &problems),
+		timeout:    cfg.Timeout, minAge: cfg.MinAge,
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
 	}
 	switch {
 	case cfg.Host == "":
-		problems = append(problems, "config.host is required")
+		problems.Addf("config.host is required")
 	case badHost(cfg.Host):
-		problems = append(problems, fmt.Sprintf("config.host %q: want a host name or address, without port (see config.port)", cfg.Host))
+		problems.Addf("config.host %q: want a host name or address, without port (see config.port)", cfg.Host)
 	}
 	port := cfg.Port
 	if port == 0 {
 		port = DefaultPort
 	}
 	if port < 1 || port > 65535 {
-		problems = append(problems, fmt.Sprintf("config.port %d: want 1 to 65535", port))
+		problems.Addf("config.port %d: want 1 to 65535", port)
 	}
 	s.addr = net.JoinHostPort(strings.Trim(cfg.Host, "[]"), strconv.Itoa(port))
 
@@ -119,69 +114,66 @@ func parseConfig(pc *pluginsdk.Context) (settings, error) {
 		if s.user == "" {
 			s.user = pc.Auth.Username
 		} else if pc.Auth.Username != "" && pc.Auth.Username != s.user {
-			problems = append(problems, fmt.Sprintf("config.username %q and auth.username %q differ", s.user, pc.Auth.Username))
+			problems.Addf("config.username %q and auth.username %q differ", s.user, pc.Auth.Username)
 		}
 		if s.password == "" && s.key == "" {
-			problems = append(problems, "auth.password is empty")
+			problems.Addf("auth.password is empty")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("auth.type %q is not supported by sftp (use basic, or none with config.private_key)", pc.Auth.Type))
+		problems.Addf("auth.type %q is not supported by sftp (use basic, or none with config.private_key)", pc.Auth.Type)
 	}
 	if s.user == "" {
-		problems = append(problems, "config.username (or auth.username) is required")
+		problems.Addf("config.username (or auth.username) is required")
 	}
 	if s.password == "" && s.key == "" {
-		problems = append(problems, "no credentials: set auth {type: basic, password} or config.private_key")
+		problems.Addf("no credentials: set auth {type: basic, password} or config.private_key")
 	}
 	if s.key != "" {
 		if _, err := parseKey(s.key, s.passphrase); err != nil {
-			problems = append(problems, "config.private_key: "+err.Error())
+			problems.At("config.private_key", "%v", err)
 		}
 	}
 	switch {
 	case s.knownHosts == "" && cfg.HostKeyFingerprint == "":
-		problems = append(problems, "config.known_hosts or config.host_key_fingerprint is required: the host key is always verified")
+		problems.Addf("config.known_hosts or config.host_key_fingerprint is required: the host key is always verified")
 	case s.knownHosts != "" && cfg.HostKeyFingerprint != "":
-		problems = append(problems, "config: set known_hosts or host_key_fingerprint, not both")
+		problems.At("config", "set known_hosts or host_key_fingerprint, not both")
 	case cfg.HostKeyFingerprint != "":
 		pin, err := normalizeFingerprint(cfg.HostKeyFingerprint)
 		if err != nil {
-			problems = append(problems, "config.host_key_fingerprint: "+err.Error())
+			problems.At("config.host_key_fingerprint", "%v", err)
 		}
 		s.pin = pin
 	case isInlineKnownHosts(s.knownHosts):
 		if _, err := parseKnownHosts([]byte(s.knownHosts)); err != nil {
-			problems = append(problems, "config.known_hosts: "+err.Error())
+			problems.At("config.known_hosts", "%v", err)
 		}
 	}
 
 	seen := map[string]bool{}
 	for i, ec := range cfg.Entities {
-		e := entity{Entity: ec.Check(i, seen, &problems)}
+		e := entity{Entity: ec.Check(i, seen, problems)}
 		switch {
 		case ec.Path == "":
-			problems = append(problems, fmt.Sprintf("config.entities[%d].path is required", i))
+			problems.Addf("config.entities[%d].path is required", i)
 		case !path.IsAbs(ec.Path):
-			problems = append(problems, fmt.Sprintf("config.entities[%d].path %q: want an absolute path", i, ec.Path))
+			problems.Addf("config.entities[%d].path %q: want an absolute path", i, ec.Path)
 		}
 		ec.Path = path.Clean(ec.Path)
 		if ec.ArchiveDir != "" {
 			if !path.IsAbs(ec.ArchiveDir) {
-				problems = append(problems, fmt.Sprintf("config.entities[%d].archive_dir %q: want an absolute path", i, ec.ArchiveDir))
+				problems.Addf("config.entities[%d].archive_dir %q: want an absolute path", i, ec.ArchiveDir)
 			}
 			ec.ArchiveDir = path.Clean(ec.ArchiveDir)
 			if ec.ArchiveDir == ec.Path {
-				problems = append(problems, fmt.Sprintf("config.entities[%d].archive_dir is the import path itself", i))
+				problems.Addf("config.entities[%d].archive_dir is the import path itself", i)
 			}
 		}
 		e.cfg = ec
 		e.Archive = ec.ArchiveDir != ""
 		s.entities = append(s.entities, e)
 	}
-	if len(problems) > 0 {
-		return s, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return s, nil
+	return s, problems.Err()
 }
 
 // badHost reports a host that is not a bare name or address (a URL, a

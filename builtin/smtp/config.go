@@ -1,20 +1,16 @@
 package smtp
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
 	"net/mail"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/junctionhub/junction/builtin/internal/duration"
+	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // Defaults of the connection's config block.
@@ -53,133 +49,86 @@ type Config struct {
 	Timeout     time.Duration
 }
 
-// configKeys are the keys Config accepts, in documentation order.
-var configKeys = []string{"host", "port", "starttls", "implicit_tls", "from", "reply_to", "ca_cert", "helo_name", "timeout"}
+// fileConfig is the config block as written, before it is checked.
+type fileConfig struct {
+	Host        string        `json:"host"`
+	Port        int           `json:"port"`
+	StartTLS    *bool         `json:"starttls"`
+	ImplicitTLS *bool         `json:"implicit_tls"`
+	From        string        `json:"from"`
+	ReplyTo     string        `json:"reply_to"`
+	CACert      string        `json:"ca_cert"`
+	HeloName    string        `json:"helo_name"`
+	Timeout     time.Duration `json:"timeout"`
+
+	SkipVerify    any `json:"tls_insecure_skip_verify" refused:"certificate checks are never skipped; give the server's CA as ca_cert"`
+	SkipVerifyAlt any `json:"insecure_skip_verify" refused:"certificate checks are never skipped; give the server's CA as ca_cert"`
+}
 
 // parseConfig decodes and validates raw, reporting every problem at once.
 func parseConfig(raw json.RawMessage) (Config, error) {
+	in := fileConfig{Port: DefaultPort, Timeout: DefaultTimeout}
+	problems := pluginsdk.DecodeConfig(raw, &in)
 	cfg := Config{Port: DefaultPort, StartTLS: true, HeloName: "localhost", Timeout: DefaultTimeout}
-	var m map[string]json.RawMessage
-	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		if err := json.Unmarshal(t, &m); err != nil {
-			return cfg, fmt.Errorf("config: want an object with %s: %v", strings.Join(configKeys, ", "), err)
-		}
-	}
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		switch {
-		case k == "tls_insecure_skip_verify" || k == "insecure_skip_verify":
-			bad("config.%s: not supported: certificate checks are never skipped; give the server's CA as ca_cert", k)
-		case !slices.Contains(configKeys, k):
-			bad("config.%s: unknown key; want %s", k, strings.Join(configKeys, ", "))
-		}
-	}
 
-	str := func(key string) string {
-		v, ok := m[key]
-		if !ok || string(v) == "null" {
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			bad("config.%s: want a string, got %s", key, v)
-		}
-		return strings.TrimSpace(s)
-	}
-	boolean := func(key string, def bool) bool {
-		v, ok := m[key]
-		if !ok || string(v) == "null" {
-			return def
-		}
-		var b bool
-		if json.Unmarshal(v, &b) == nil {
-			return b
-		}
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			if b, err := strconv.ParseBool(strings.TrimSpace(s)); err == nil {
-				return b
-			}
-		}
-		bad("config.%s: want true or false, got %s", key, v)
-		return def
-	}
-
-	cfg.Host = str("host")
+	cfg.Host = strings.TrimSpace(in.Host)
 	switch {
 	case cfg.Host == "":
-		bad("config.host: required (the SMTP server, e.g. smtp.example.com)")
+		problems.At("config.host", "required (the SMTP server, e.g. smtp.example.com)")
 	case strings.ContainsAny(cfg.Host, " /@[]") || (strings.Contains(cfg.Host, ":") && net.ParseIP(cfg.Host) == nil):
-		bad("config.host: %q is not a host name or IP address; give the port as config.port", cfg.Host)
+		problems.At("config.host", "%q is not a host name or IP address; give the port as config.port", cfg.Host)
 	}
-	if v, ok := m["port"]; ok && string(v) != "null" {
-		var n json.Number
-		if err := json.Unmarshal(v, &n); err != nil {
-			var s string
-			if json.Unmarshal(v, &s) == nil {
-				n = json.Number(strings.TrimSpace(s))
-			}
-		}
-		p, err := strconv.Atoi(n.String())
-		if err != nil || p < 1 || p > 65535 {
-			bad("config.port: want a port number from 1 to 65535, got %s", v)
-		} else {
-			cfg.Port = p
-		}
+	if in.Port < 1 || in.Port > 65535 {
+		problems.At("config.port", "want a port number from 1 to 65535, got %d", in.Port)
+	} else {
+		cfg.Port = in.Port
 	}
-	cfg.ImplicitTLS = boolean("implicit_tls", cfg.Port == implicitTLSPort)
-	cfg.StartTLS = boolean("starttls", !cfg.ImplicitTLS)
+	cfg.ImplicitTLS = cfg.Port == implicitTLSPort
+	if in.ImplicitTLS != nil {
+		cfg.ImplicitTLS = *in.ImplicitTLS
+	}
+	cfg.StartTLS = !cfg.ImplicitTLS
+	if in.StartTLS != nil {
+		cfg.StartTLS = *in.StartTLS
+	}
 	if cfg.ImplicitTLS && cfg.StartTLS {
-		if _, set := m["starttls"]; set {
-			bad("config.starttls: implicit_tls already encrypts the connection; set starttls: false or leave it out")
+		if in.StartTLS != nil {
+			problems.At("config.starttls", "implicit_tls already encrypts the connection; set starttls: false or leave it out")
 		}
 		cfg.StartTLS = false
 	}
 
-	if from := str("from"); from == "" {
-		bad("config.from: required (the sender, e.g. \"Surveys <surveys@example.com>\")")
+	if from := strings.TrimSpace(in.From); from == "" {
+		problems.At("config.from", "required (the sender, e.g. \"Surveys <surveys@example.com>\")")
 	} else if a, err := mail.ParseAddress(from); err != nil {
-		bad("config.from: %q is not an email address: %v", from, err)
+		problems.At("config.from", "%q is not an email address: %v", from, err)
 	} else {
 		cfg.From = a
 	}
-	if rt := str("reply_to"); rt != "" {
+	if rt := strings.TrimSpace(in.ReplyTo); rt != "" {
 		if a, err := mail.ParseAddress(rt); err != nil {
-			bad("config.reply_to: %q is not an email address: %v", rt, err)
+			problems.At("config.reply_to", "%q is not an email address: %v", rt, err)
 		} else {
 			cfg.ReplyTo = a
 		}
 	}
-	if ca := str("ca_cert"); ca != "" {
+	if ca := strings.TrimSpace(in.CACert); ca != "" {
 		pool, err := parseCA(ca)
-		if err != nil {
-			bad("config.ca_cert: %v", err)
-		}
+		problems.Check("config.ca_cert", err)
 		cfg.CACert = pool
 	}
-	if h := str("helo_name"); h != "" {
+	if h := strings.TrimSpace(in.HeloName); h != "" {
 		if strings.ContainsAny(h, " \r\n\t") {
-			bad("config.helo_name: %q contains white space", h)
+			problems.At("config.helo_name", "%q contains white space", h)
 		}
 		cfg.HeloName = h
 	}
-	if v, ok := m["timeout"]; ok && string(v) != "null" {
-		if d, err := duration.Bounded(v, MaxTimeout); err != nil {
-			bad("config.timeout: %v", err)
-		} else {
-			cfg.Timeout = d
-		}
+	if err := pluginsdk.Duration(in.Timeout).Positive(MaxTimeout); err != nil {
+		problems.Check("config.timeout", err)
+	} else {
+		cfg.Timeout = in.Timeout
 	}
-	if len(problems) > 0 {
-		return cfg, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return cfg, nil
+	return cfg, problems.Err()
 }
 
 // parseCA reads one or more PEM certificates into a pool.

@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
+	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // LinkKeySecret is the store secret holding the key that signs personal
@@ -175,28 +175,19 @@ func PersonalLink(base, token string) (string, error) {
 	return u.String(), nil
 }
 
-// parseTTL reads a link_ttl: a Go duration, optionally with whole days in
-// front ("30d", "7d12h", "720h").
+// maxTTL bounds link_ttl: a link is a credential, and ten years is
+// already longer than any survey runs.
+const maxTTL = 3650 * 24 * time.Hour
+
+// parseTTL reads a link_ttl: a duration as pluginsdk.ParseDuration reads it,
+// whole days in front allowed ("30d", "7d12h", "720h").
 func parseTTL(orig string) (time.Duration, error) {
-	s := strings.TrimSpace(orig)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 || n > 3650 {
-			return 0, fmt.Errorf("%q: want a duration such as 30d, 7d12h or 48h", orig)
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+	d, err := pluginsdk.ParseDuration(strings.TrimSpace(orig))
+	if err != nil || d > maxTTL {
+		return 0, fmt.Errorf("%q: want a duration such as 30d, 7d12h or 48h", orig)
 	}
-	var rest time.Duration
-	if s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("%q: want a duration such as 30d, 7d12h or 48h", orig)
-		}
-		rest = d
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive duration", orig)
 	}
-	if d := days + rest; d > 0 {
-		return d, nil
-	}
-	return 0, fmt.Errorf("%q: want a positive duration", orig)
+	return d, nil
 }

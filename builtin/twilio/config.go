@@ -1,17 +1,14 @@
 package twilio
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/junctionhub/junction/builtin/internal/duration"
+	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // Defaults of the connection's config block.
@@ -43,7 +40,16 @@ type Config struct {
 	Timeout             time.Duration
 }
 
-var configKeys = []string{"account_sid", "from", "messaging_service_sid", "base_url", "status_callback", "webhook_auth_token", "timeout"}
+// fileConfig is the config block as written, before it is checked.
+type fileConfig struct {
+	AccountSID          string        `json:"account_sid"`
+	From                string        `json:"from"`
+	MessagingServiceSID string        `json:"messaging_service_sid"`
+	BaseURL             string        `json:"base_url"`
+	StatusCallback      string        `json:"status_callback"`
+	WebhookAuthToken    string        `json:"webhook_auth_token"`
+	Timeout             time.Duration `json:"timeout"`
+}
 
 var (
 	accountSIDRe = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
@@ -59,79 +65,43 @@ var (
 
 // parseConfig decodes and validates raw, reporting every problem at once.
 func parseConfig(raw json.RawMessage) (Config, error) {
+	in := fileConfig{Timeout: DefaultTimeout}
+	problems := pluginsdk.DecodeConfig(raw, &in)
 	cfg := Config{BaseURL: DefaultBaseURL, Timeout: DefaultTimeout}
-	var m map[string]json.RawMessage
-	if t := bytes.TrimSpace(raw); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
-		if err := json.Unmarshal(t, &m); err != nil {
-			return cfg, fmt.Errorf("config: want an object with %s: %v", strings.Join(configKeys, ", "), err)
-		}
-	}
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !slices.Contains(configKeys, k) {
-			bad("config.%s: unknown key; want %s", k, strings.Join(configKeys, ", "))
-		}
-	}
-	str := func(key string) string {
-		v, ok := m[key]
-		if !ok || string(v) == "null" {
-			return ""
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			bad("config.%s: want a string, got %s", key, v)
-		}
-		return strings.TrimSpace(s)
-	}
 
-	cfg.AccountSID = str("account_sid")
+	cfg.AccountSID = strings.TrimSpace(in.AccountSID)
 	switch {
 	case cfg.AccountSID == "":
-		bad("config.account_sid: required (the Account SID from the Twilio console, AC…)")
+		problems.At("config.account_sid", "required (the Account SID from the Twilio console, AC…)")
 	case !accountSIDRe.MatchString(cfg.AccountSID):
-		bad("config.account_sid: %q is not an Account SID (AC followed by 32 hex digits)", cfg.AccountSID)
+		problems.At("config.account_sid", "%q is not an Account SID (AC followed by 32 hex digits)", cfg.AccountSID)
 	}
-	cfg.From = str("from")
+	cfg.From = strings.TrimSpace(in.From)
 	if cfg.From != "" && !e164Re.MatchString(cfg.From) && !(alphaSenderRe.MatchString(cfg.From) && strings.ContainsAny(strings.ToLower(cfg.From), "abcdefghijklmnopqrstuvwxyz")) {
-		bad("config.from: %q is neither an E.164 phone number (+15005550006) nor an alphanumeric sender ID (up to 11 letters, digits and spaces)", cfg.From)
+		problems.At("config.from", "%q is neither an E.164 phone number (+15005550006) nor an alphanumeric sender ID (up to 11 letters, digits and spaces)", cfg.From)
 	}
-	cfg.MessagingServiceSID = str("messaging_service_sid")
+	cfg.MessagingServiceSID = strings.TrimSpace(in.MessagingServiceSID)
 	if cfg.MessagingServiceSID != "" && !serviceSIDRe.MatchString(cfg.MessagingServiceSID) {
-		bad("config.messaging_service_sid: %q is not a Messaging Service SID (MG followed by 32 hex digits)", cfg.MessagingServiceSID)
+		problems.At("config.messaging_service_sid", "%q is not a Messaging Service SID (MG followed by 32 hex digits)", cfg.MessagingServiceSID)
 	}
 	if cfg.From == "" && cfg.MessagingServiceSID == "" {
-		bad("config.from or config.messaging_service_sid: one is required (the number or Messaging Service that sends)")
+		problems.Addf("config.from or config.messaging_service_sid: one is required (the number or Messaging Service that sends)")
 	}
-	if b := str("base_url"); b != "" {
-		if err := checkURL(b); err != nil {
-			bad("config.base_url: %v", err)
-		}
+	if b := strings.TrimSpace(in.BaseURL); b != "" {
+		problems.Check("config.base_url", checkURL(b))
 		cfg.BaseURL = strings.TrimSuffix(b, "/")
 	}
-	if cb := str("status_callback"); cb != "" {
-		if err := checkURL(cb); err != nil {
-			bad("config.status_callback: %v", err)
-		}
+	if cb := strings.TrimSpace(in.StatusCallback); cb != "" {
+		problems.Check("config.status_callback", checkURL(cb))
 		cfg.StatusCallback = cb
 	}
-	cfg.WebhookAuthToken = str("webhook_auth_token")
-	if v, ok := m["timeout"]; ok && string(v) != "null" {
-		if d, err := duration.Bounded(v, MaxTimeout); err != nil {
-			bad("config.timeout: %v", err)
-		} else {
-			cfg.Timeout = d
-		}
+	cfg.WebhookAuthToken = strings.TrimSpace(in.WebhookAuthToken)
+	if err := pluginsdk.Duration(in.Timeout).Positive(MaxTimeout); err != nil {
+		problems.Check("config.timeout", err)
+	} else {
+		cfg.Timeout = in.Timeout
 	}
-	if len(problems) > 0 {
-		return cfg, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return cfg, nil
+	return cfg, problems.Err()
 }
 
 func checkURL(s string) error {

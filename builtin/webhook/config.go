@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -40,28 +39,10 @@ type Config struct {
 	Method         string            `json:"method"`
 	Headers        map[string]string `json:"headers"`
 	SigningSecret  string            `json:"signing_secret"`
-	Timeout        time.Duration     `json:"-"` // decoded by parseTimeout
+	Timeout        time.Duration     `json:"timeout"` // read as pluginsdk.Duration
 	DedupKeyHeader string            `json:"dedup_key_header"`
 	DedupPath      string            `json:"dedup_path"`
 	MaxEvents      int               `json:"max_events"`
-}
-
-// parseTimeout accepts a Go duration string ("10s", "1m30s") or a number of
-// seconds, the two ways a YAML author writes a timeout.
-func parseTimeout(raw json.RawMessage) (time.Duration, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration such as 10s, got %q", s)
-		}
-		return d, nil
-	}
-	var secs float64
-	if err := json.Unmarshal(raw, &secs); err != nil {
-		return 0, fmt.Errorf("want a duration such as 10s, got %s", raw)
-	}
-	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // reservedHeaders are set by the connector itself; letting config or input
@@ -116,39 +97,18 @@ func validHeaderName(s string) bool {
 
 // parseConfig decodes and validates raw, reporting every problem at once.
 func parseConfig(raw json.RawMessage) (Config, error) {
-	var in struct {
-		Config
-		Timeout json.RawMessage `json:"timeout"`
-	}
-	if len(bytes.TrimSpace(raw)) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			return in.Config, fmt.Errorf("config: %w", err)
-		}
-	}
-	cfg := in.Config
-	var problems []string
-	cfg.Timeout = DefaultTimeout
-	if len(in.Timeout) > 0 && string(in.Timeout) != "null" {
-		t, err := parseTimeout(in.Timeout)
-		switch {
-		case err != nil:
-			problems = append(problems, "config.timeout: "+err.Error())
-		case t <= 0 || t > MaxTimeout:
-			problems = append(problems, fmt.Sprintf("config.timeout: %s, want more than 0 and at most %s", t, MaxTimeout))
-		}
-		cfg.Timeout = t
-	}
+	cfg := Config{Timeout: DefaultTimeout}
+	problems := pluginsdk.DecodeConfig(raw, &cfg)
+	problems.Check("config.timeout", pluginsdk.Duration(cfg.Timeout).Positive(MaxTimeout))
 	if cfg.URL != "" {
 		u, err := url.Parse(cfg.URL)
 		switch {
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("config.url: %v", err))
+			problems.At("config.url", "%v", err)
 		case u.Scheme != "http" && u.Scheme != "https":
-			problems = append(problems, fmt.Sprintf("config.url: scheme %q, want http or https", u.Scheme))
+			problems.At("config.url", "scheme %q, want http or https", u.Scheme)
 		case u.Host == "":
-			problems = append(problems, "config.url: has no host")
+			problems.At("config.url", "has no host")
 		}
 	}
 	cfg.Method = strings.ToUpper(strings.TrimSpace(cfg.Method))
@@ -157,33 +117,32 @@ func parseConfig(raw json.RawMessage) (Config, error) {
 		cfg.Method = DefaultMethod
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
-		problems = append(problems, fmt.Sprintf("config.method: %q, want POST, PUT or PATCH", cfg.Method))
+		problems.At("config.method", "%q, want POST, PUT or PATCH", cfg.Method)
 	}
 	_, hp := checkHeaders("config.headers", cfg.Headers)
-	problems = append(problems, hp...)
+	for _, h := range hp {
+		problems.Addf("%s", h)
+	}
 	if cfg.DedupKeyHeader != "" {
 		if !validHeaderName(cfg.DedupKeyHeader) {
-			problems = append(problems, fmt.Sprintf("config.dedup_key_header: %q is not a valid header name", cfg.DedupKeyHeader))
+			problems.At("config.dedup_key_header", "%q is not a valid header name", cfg.DedupKeyHeader)
 		}
 		cfg.DedupKeyHeader = textproto.CanonicalMIMEHeaderKey(cfg.DedupKeyHeader)
 	}
 	cfg.DedupPath = strings.TrimPrefix(cfg.DedupPath, "$.")
 	if strings.ContainsAny(cfg.DedupPath, ".[]*$") {
-		problems = append(problems, fmt.Sprintf("config.dedup_path: %q, want a top-level key such as id", cfg.DedupPath))
+		problems.At("config.dedup_path", "%q, want a top-level key such as id", cfg.DedupPath)
 	}
 	switch {
 	case cfg.MaxEvents == 0:
 		cfg.MaxEvents = pluginsdk.DefaultMaxEvents
 	case cfg.MaxEvents < 0:
-		problems = append(problems, fmt.Sprintf("config.max_events: %d, want a positive number of events per request", cfg.MaxEvents))
+		problems.At("config.max_events", "%d, want a positive number of events per request", cfg.MaxEvents)
 	}
 	if cfg.DedupKeyHeader != "" && cfg.DedupPath != "" {
-		problems = append(problems, "config: set dedup_key_header or dedup_path, not both")
+		problems.At("config", "set dedup_key_header or dedup_path, not both")
 	}
-	if len(problems) > 0 {
-		return cfg, fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return cfg, nil
+	return cfg, problems.Err()
 }
 
 // spec is the webhook connector's Spec.

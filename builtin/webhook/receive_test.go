@@ -180,7 +180,7 @@ func TestConfigureErrors(t *testing.T) {
 		cfg  string
 		want []string
 	}{
-		{"unknown key", pluginsdk.Auth{}, `{"signing_secrets":"x"}`, []string{`unknown field "signing_secrets"`}},
+		{"unknown key", pluginsdk.Auth{}, `{"signing_secrets":"x"}`, []string{"config.signing_secrets: unknown key; did you mean signing_secret?"}},
 		{"several problems at once", pluginsdk.Auth{}, `{"url":"ftp://x","method":"DELETE","timeout":"-1s"}`,
 			[]string{"config.url: scheme \"ftp\"", "config.method: \"DELETE\"", "config.timeout: -1s"}},
 		{"url without host", pluginsdk.Auth{}, `{"url":"https://"}`, []string{"config.url: has no host"}},

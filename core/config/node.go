@@ -3,13 +3,13 @@ package config
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // decoder walks yaml.Node trees of one file, collecting positioned errors
@@ -264,27 +264,6 @@ func (d *decoder) positiveInt(n *yaml.Node, path string) (int, bool) {
 	return int(i), true
 }
 
-var daysRE = regexp.MustCompile(`^(\d+)d(.*)$`)
-
-// parseDuration accepts Go durations ("90s", "1h30m") plus a leading count of
-// days ("7d", "1d12h"), since dedup windows and schedules are often in days.
-func parseDuration(s string) (time.Duration, error) {
-	if m := daysRE.FindStringSubmatch(s); m != nil {
-		days, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || days > math.MaxInt64/int64(24*time.Hour) {
-			return 0, fmt.Errorf("%q: too many days", s)
-		}
-		var rest time.Duration
-		if m[2] != "" {
-			if rest, err = time.ParseDuration(m[2]); err != nil {
-				return 0, fmt.Errorf("%q: %w", s, err)
-			}
-		}
-		return time.Duration(days)*24*time.Hour + rest, nil
-	}
-	return time.ParseDuration(s)
-}
-
 // duration reads a positive duration.
 func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	n = deref(n)
@@ -292,7 +271,9 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 		d.errorf(n, path, "want duration (such as 30s, 5m, 24h), got %s", kindName(n))
 		return 0, false
 	}
-	v, err := parseDuration(n.Value)
+	// Days allowed ("7d"): dedup windows and schedules are often in days,
+	// and a connector's config reads durations the same way.
+	v, err := pluginsdk.ParseDuration(n.Value)
 	if err != nil {
 		d.errorf(n, path, "want duration (such as 30s, 5m, 24h), got %q", n.Value)
 		return 0, false

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -85,29 +84,6 @@ spec:
 	_, err = Load([]string{file}, Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if got, want := FormatErrors(err), file+":6:28: spec.network.allow_private: want bool, got string"; got != want {
 		t.Errorf("quoted literal bool: got %q, want %q", got, want)
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"30s", 30 * time.Second, true},
-		{"1h30m", 90 * time.Minute, true},
-		{"7d", 7 * 24 * time.Hour, true},
-		{"1d12h", 36 * time.Hour, true},
-		{"1 day", 0, false},
-		{"d", 0, false},
-		{"1dx", 0, false},
-		{"99999999999d", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := parseDuration(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
 	}
 }
 

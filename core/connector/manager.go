@@ -83,9 +83,12 @@ func (c *Conn) DedupWindow() time.Duration {
 	if c.Config.DedupWindow > 0 {
 		return c.Config.DedupWindow
 	}
-	if s, ok := c.Config.Config["dedup_window"].(string); ok {
-		if d, err := time.ParseDuration(s); err == nil && d > 0 {
-			return d
+	// Read as the connector reads it (pluginsdk.Duration: "24h", "7d" or
+	// seconds), so a window the connector accepted is the one applied.
+	if v, ok := c.Config.Config["dedup_window"]; ok {
+		var d pluginsdk.Duration
+		if b, err := json.Marshal(v); err == nil && d.UnmarshalJSON(b) == nil && d > 0 {
+			return time.Duration(d)
 		}
 	}
 	return 0

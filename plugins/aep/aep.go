@@ -6,13 +6,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/fields"
@@ -27,17 +23,10 @@ import (
 // username: <user>, password: <API token>}`, the same pair entered in the
 // AEP destination.
 type Config struct {
-	// DedupWindow is applied by the host to the event's dedup key (a hash
-	// of the profile as posted); default 24h.
-	DedupWindow string `json:"dedup_window"`
-	// PoolSize is read by the host (Wasm instances serving calls at once).
-	PoolSize json.RawMessage `json:"pool_size"`
-	// MaxEvents caps the profiles of one posted array; a request with more
-	// is refused whole with 413. Default pluginsdk.DefaultMaxEvents.
-	MaxEvents int `json:"max_events"`
+	// dedup_window, pool_size and max_events (see pluginsdk.HostSettings):
+	// max_events also caps the profiles of one posted array here.
+	pluginsdk.HostSettings
 }
-
-var configKeys = []string{"dedup_window", "pool_size", "max_events"}
 
 // AEP is the connector. After Configure it is read-only.
 type AEP struct {
@@ -69,30 +58,11 @@ func (a *AEP) Spec() pluginsdk.Spec {
 }
 
 func (a *AEP) Configure(_ context.Context, pc *pluginsdk.Context) error {
-	var raw map[string]json.RawMessage
-	if len(pc.Config) > 0 && string(pc.Config) != "null" {
-		if err := json.Unmarshal(pc.Config, &raw); err != nil {
-			return pluginsdk.Errorf("config: want an object of keys (%s): %v", strings.Join(configKeys, ", "), err)
-		}
-	}
-	var unknown []string
-	for k := range raw {
-		if !slices.Contains(configKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return pluginsdk.Errorf("config: unknown key(s) %s (known: %s)", strings.Join(unknown, ", "), strings.Join(configKeys, ", "))
-	}
 	var cfg Config
-	if err := pc.DecodeConfig(&cfg); err != nil {
-		return pluginsdk.Errorf("config: %v", err)
-	}
-	if cfg.DedupWindow != "" {
-		if d, err := time.ParseDuration(cfg.DedupWindow); err != nil || d <= 0 {
-			return pluginsdk.Errorf("config: dedup_window %q is not a positive duration such as 24h", cfg.DedupWindow)
-		}
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
+	cfg.Check(problems)
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	if pc.Auth.Type != pluginsdk.AuthBasic {
 		return pluginsdk.Errorf("auth: type basic is required, with the username and the API token (as password) entered in the AEP destination; got %q", pc.Auth.Type)
@@ -107,13 +77,7 @@ func (a *AEP) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	if len(missing) > 0 {
 		return pluginsdk.Errorf("auth: basic needs %s (the password is the AEP destination's API token)", strings.Join(missing, " and "))
 	}
-	if cfg.MaxEvents < 0 {
-		return pluginsdk.Errorf("config: max_events %d is not a positive number of profiles per request", cfg.MaxEvents)
-	}
-	if cfg.MaxEvents == 0 {
-		cfg.MaxEvents = pluginsdk.DefaultMaxEvents
-	}
-	*a = AEP{configured: true, user: sha256.Sum256([]byte(pc.Auth.Username)), token: sha256.Sum256([]byte(pc.Auth.Password)), maxEvents: cfg.MaxEvents}
+	*a = AEP{configured: true, user: sha256.Sum256([]byte(pc.Auth.Username)), token: sha256.Sum256([]byte(pc.Auth.Password)), maxEvents: cfg.EventCap()}
 	return nil
 }
 

@@ -37,13 +37,11 @@ type Notifier struct {
 }
 
 type settings struct {
-	URL       string `json:"url"`
-	Username  string `json:"username"`
-	IconEmoji string `json:"icon_emoji"`
-	Channel   string `json:"channel"`
-	Timeout   string `json:"timeout"`
-
-	timeout time.Duration
+	URL       string        `json:"url"`
+	Username  string        `json:"username"`
+	IconEmoji string        `json:"icon_emoji"`
+	Channel   string        `json:"channel"`
+	Timeout   time.Duration `json:"timeout"`
 }
 
 // notifyInput is the `with:` block of a notify task.
@@ -106,38 +104,28 @@ func (n *Notifier) Spec() pluginsdk.Spec {
 
 // Configure checks the config and keeps the host's HTTP client.
 func (n *Notifier) Configure(ctx context.Context, c *pluginsdk.Context) error {
-	var cfg settings
-	if err := c.DecodeConfig(&cfg); err != nil {
-		return pluginsdk.Errorf("config: %v", err)
-	}
-	var problems []string
+	cfg := settings{Timeout: defaultTimeout}
+	problems := pluginsdk.DecodeConfig(c.Config, &cfg)
 	if cfg.URL == "" {
-		problems = append(problems, "missing required config key url")
+		problems.At("config.url", "required")
 	} else if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("config key url: want an http or https URL, got %q", cfg.URL))
+		problems.At("config.url", "want an http or https URL, got %q", cfg.URL)
 	}
-	cfg.timeout = defaultTimeout
-	if cfg.Timeout != "" {
-		d, err := time.ParseDuration(cfg.Timeout)
-		if err != nil || d <= 0 {
-			problems = append(problems, fmt.Sprintf("config key timeout: want a positive duration such as 10s, got %q", cfg.Timeout))
-		}
-		cfg.timeout = d
-	}
+	problems.Check("config.timeout", pluginsdk.Duration(cfg.Timeout).Positive(0))
 	switch c.Auth.Type {
 	case "", pluginsdk.AuthNone:
 	case pluginsdk.AuthAPIKey:
 		if c.Auth.Secret == "" {
-			problems = append(problems, "auth api_key: missing secret")
+			problems.At("auth", "api_key: missing secret")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("auth: unsupported type %q (want none or api_key)", c.Auth.Type))
+		problems.At("auth", "unsupported type %q (want none or api_key)", c.Auth.Type)
 	}
 	if c.HTTP == nil {
-		problems = append(problems, "the host granted no HTTP client")
+		problems.Addf("the host granted no HTTP client")
 	}
-	if len(problems) > 0 {
-		return &pluginsdk.Error{Code: "invalid_config", Message: strings.Join(problems, "; ")}
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	n.cfg, n.auth, n.http, n.log = cfg, c.Auth, c.HTTP, c.Log
 	if n.log == nil {
@@ -172,7 +160,7 @@ func (n *Notifier) Perform(ctx context.Context, req *pluginsdk.PerformRequest) (
 		URL:     n.cfg.URL,
 		Header:  map[string][]string{"Content-Type": {"application/json"}},
 		Body:    body,
-		Timeout: n.cfg.timeout,
+		Timeout: n.cfg.Timeout,
 	}
 	if req.IdempotencyKey != "" {
 		hreq.Header["Idempotency-Key"] = []string{req.IdempotencyKey}

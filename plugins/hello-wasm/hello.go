@@ -26,6 +26,8 @@ type Config struct {
 	Fields map[string]string `json:"fields"`
 	// WebhookURL is where the notify action posts its input.
 	WebhookURL string `json:"webhook_url"`
+	// PoolSize is read by the host (Wasm instances serving calls at once).
+	PoolSize int `json:"pool_size"`
 }
 
 // Hello is the connector.
@@ -75,7 +77,7 @@ func (h *Hello) Spec() pluginsdk.Spec {
 func (h *Hello) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	var cfg Config
 	if err := pc.DecodeConfig(&cfg); err != nil {
-		return pluginsdk.Errorf("config: %v", err)
+		return err
 	}
 	if strings.TrimSpace(cfg.Greeting) == "" {
 		return pluginsdk.Errorf("config: missing required key greeting")

@@ -362,8 +362,8 @@ func TestConfigureRefuses(t *testing.T) {
 		{"not oauth2", `{"base_url": "https://x.mktorest.com"}`, pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: "k"}, []string{"oauth2"}},
 		{"too many types", `{"base_url": "https://x.mktorest.com", "activity_type_ids": [1,2,3,4,5,6,7,8,9,10,11]}`, good, []string{"activity_type_ids", "at most 10"}},
 		{"several problems", `{"base_url": "https://x.mktorest.com", "batch_size": 500, "since": "yesterday", "pool_size": 12, "colour": "red"}`, good,
-			[]string{"batch_size", "since", "pool_size", "unknown key colour"}},
-		{"wrong type", `{"base_url": "https://x.mktorest.com", "rate_limit": "fast"}`, good, []string{"rate_limit", "wrong type"}},
+			[]string{"batch_size", "since", "pool_size", "config.colour: unknown key"}},
+		{"wrong type", `{"base_url": "https://x.mktorest.com", "rate_limit": "fast"}`, good, []string{"config.rate_limit: want a whole number"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,7 +67,7 @@ type Config struct {
 	RateLimit int `json:"rate_limit"`
 	// PoolSize is read by the host (Wasm instances serving calls at once);
 	// it must stay within Marketo's 10 concurrent calls.
-	PoolSize int `json:"pool_size"`
+	PoolSize *int `json:"pool_size"`
 }
 
 // settings is a checked Config.
@@ -173,48 +170,12 @@ func (m *Marketo) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	if pc == nil {
 		return pluginsdk.Errorf("marketo: no connection context")
 	}
-	var raw map[string]json.RawMessage
-	if len(pc.Config) > 0 {
-		if err := json.Unmarshal(pc.Config, &raw); err != nil {
-			return pluginsdk.Errorf("config: want a mapping: %v", err)
-		}
-	}
-	var cfg Config
-	var problems []string
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		var dst any
-		switch k {
-		case "base_url":
-			dst = &cfg.BaseURL
-		case "activity_type_ids":
-			dst = &cfg.ActivityTypeIDs
-		case "lead_fields":
-			dst = &cfg.LeadFields
-		case "since":
-			dst = &cfg.Since
-		case "batch_size":
-			dst = &cfg.BatchSize
-		case "rate_limit":
-			dst = &cfg.RateLimit
-		case "pool_size":
-			dst = &cfg.PoolSize
-		default:
-			problems = append(problems, fmt.Sprintf("unknown key %s", k))
-			continue
-		}
-		if err := json.Unmarshal(raw[k], dst); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: wrong type (%v)", k, typeError(err)))
-		}
-	}
-	s, more := check(cfg, raw, pc.Auth)
-	problems = append(problems, more...)
-	if len(problems) > 0 {
-		return pluginsdk.Errorf("config: %s", strings.Join(problems, "; "))
+	// Defaults first: a key left out keeps them, one set is checked.
+	cfg := Config{ActivityTypeIDs: defaultActivityTypes, BatchSize: maxBatch, RateLimit: defaultRateLimit}
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
+	s := check(cfg, pc.Auth, problems)
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	m.cfg, m.pc = s, pc
 	if m.now == nil {
@@ -230,40 +191,31 @@ func (m *Marketo) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	return nil
 }
 
-func typeError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "got " + te.Value + ", want " + te.Type.String()
-	}
-	return err.Error()
-}
-
-// check validates cfg and auth, naming every problem.
-func check(cfg Config, raw map[string]json.RawMessage, auth pluginsdk.Auth) (settings, []string) {
+// check validates cfg and auth, adding every problem to p.
+func check(cfg Config, auth pluginsdk.Auth, p *pluginsdk.Problems) settings {
 	var s settings
-	var p []string
 	if strings.TrimSpace(cfg.BaseURL) == "" {
-		p = append(p, "missing required key base_url (e.g. https://123-ABC-456.mktorest.com)")
+		p.At("config.base_url", "required (e.g. https://123-ABC-456.mktorest.com)")
 	} else if base, err := baseURL(cfg.BaseURL); err != nil {
-		p = append(p, "base_url: "+err.Error())
+		p.Check("config.base_url", err)
 	} else {
 		s.base = base
 	}
 	if auth.Type != pluginsdk.AuthOAuth2 {
-		p = append(p, fmt.Sprintf("auth: want type oauth2 (client_id and client_secret of a LaunchPoint custom service), got %q", auth.Type))
+		p.At("auth", "want type oauth2 (client_id and client_secret of a LaunchPoint custom service), got %q", auth.Type)
 	} else {
 		if auth.ClientID == "" {
-			p = append(p, "auth: missing client_id")
+			p.At("auth", "missing client_id")
 		}
 		if auth.ClientSecret == "" {
-			p = append(p, "auth: missing client_secret")
+			p.At("auth", "missing client_secret")
 		}
 		s.clientID, s.clientSecret = auth.ClientID, auth.ClientSecret
 		switch {
 		case auth.TokenURL != "":
 			u, err := url.Parse(auth.TokenURL)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				p = append(p, fmt.Sprintf("auth: token_url %q is not an http(s) URL", auth.TokenURL))
+				p.At("auth", "token_url %q is not an http(s) URL", auth.TokenURL)
 			}
 			s.tokenURL = auth.TokenURL
 		case s.base != "":
@@ -271,19 +223,16 @@ func check(cfg Config, raw map[string]json.RawMessage, auth pluginsdk.Auth) (set
 		}
 	}
 	types := cfg.ActivityTypeIDs
-	if _, set := raw["activity_type_ids"]; !set {
-		types = defaultActivityTypes
-	}
 	switch {
 	case len(types) == 0:
-		p = append(p, "activity_type_ids: name at least one activity type id")
+		p.At("config.activity_type_ids", "name at least one activity type id")
 	case len(types) > maxActivityTypes:
-		p = append(p, fmt.Sprintf("activity_type_ids: Marketo takes at most %d, got %d", maxActivityTypes, len(types)))
+		p.At("config.activity_type_ids", "Marketo takes at most %d, got %d", maxActivityTypes, len(types))
 	}
 	ids := make([]string, 0, len(types))
 	for _, id := range types {
 		if id <= 0 {
-			p = append(p, fmt.Sprintf("activity_type_ids: %d is not an activity type id", id))
+			p.At("config.activity_type_ids", "%d is not an activity type id", id)
 		}
 		ids = append(ids, strconv.Itoa(id))
 	}
@@ -295,7 +244,7 @@ func check(cfg Config, raw map[string]json.RawMessage, auth pluginsdk.Auth) (set
 	s.leadFields = []string{"id", "updatedAt"}
 	for _, f := range fieldsList {
 		if !fieldNameRE.MatchString(f) {
-			p = append(p, fmt.Sprintf("lead_fields: %q is not a REST field name", f))
+			p.At("config.lead_fields", "%q is not a REST field name", f)
 			continue
 		}
 		if !contains(s.leadFields, f) {
@@ -306,30 +255,24 @@ func check(cfg Config, raw map[string]json.RawMessage, auth pluginsdk.Auth) (set
 	if since := strings.TrimSpace(cfg.Since); since != "" {
 		if t, err := time.Parse(time.RFC3339, since); err == nil {
 			s.since, s.lookback = t, 0
-		} else if d, err := time.ParseDuration(since); err == nil && d > 0 {
+		} else if d, err := pluginsdk.ParseDuration(since); err == nil && d > 0 {
 			s.lookback = d
 		} else {
-			p = append(p, fmt.Sprintf("since: %q is neither an RFC 3339 time nor a positive duration", since))
+			p.At("config.since", "%q is neither an RFC 3339 time nor a positive duration", since)
 		}
 	}
-	s.batchSize = maxBatch
-	if _, set := raw["batch_size"]; set {
-		if cfg.BatchSize < 1 || cfg.BatchSize > maxBatch {
-			p = append(p, fmt.Sprintf("batch_size: want 1 to %d, got %d", maxBatch, cfg.BatchSize))
-		}
-		s.batchSize = cfg.BatchSize
+	if cfg.BatchSize < 1 || cfg.BatchSize > maxBatch {
+		p.At("config.batch_size", "want 1 to %d, got %d", maxBatch, cfg.BatchSize)
 	}
-	s.rateLimit = defaultRateLimit
-	if _, set := raw["rate_limit"]; set {
-		if cfg.RateLimit < 0 || cfg.RateLimit > maxRateLimit {
-			p = append(p, fmt.Sprintf("rate_limit: want 0 (off) to %d calls per 20 s, got %d", maxRateLimit, cfg.RateLimit))
-		}
-		s.rateLimit = cfg.RateLimit
+	s.batchSize = cfg.BatchSize
+	if cfg.RateLimit < 0 || cfg.RateLimit > maxRateLimit {
+		p.At("config.rate_limit", "want 0 (off) to %d calls per 20 s, got %d", maxRateLimit, cfg.RateLimit)
 	}
-	if _, set := raw["pool_size"]; set && (cfg.PoolSize < 1 || cfg.PoolSize > maxConcurrent) {
-		p = append(p, fmt.Sprintf("pool_size: want 1 to %d (Marketo allows %d concurrent calls), got %d", maxConcurrent, maxConcurrent, cfg.PoolSize))
+	s.rateLimit = cfg.RateLimit
+	if cfg.PoolSize != nil && (*cfg.PoolSize < 1 || *cfg.PoolSize > maxConcurrent) {
+		p.At("config.pool_size", "want 1 to %d (Marketo allows %d concurrent calls), got %d", maxConcurrent, maxConcurrent, *cfg.PoolSize)
 	}
-	return s, p
+	return s
 }
 
 // baseURL checks and normalises the base_url: scheme and host, tolerating a

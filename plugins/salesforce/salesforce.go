@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"slices"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/fields"
@@ -25,13 +22,11 @@ type Config struct {
 	// the organization ID is the only thing that tells Salesforce's messages
 	// from anyone else's. Entries may also be comma-separated lists, so one
 	// environment variable can hold several.
-	OrganizationIDs []string `json:"organization_ids"`
+	OrganizationIDs orgList `json:"organization_ids"`
 	// DedupWindow is read by the host (default 24h, Salesforce's retry
-	// horizon); the connector only checks that it is a Go duration.
-	DedupWindow string `json:"dedup_window"`
+	// horizon); the connector only checks that it is a positive duration.
+	DedupWindow *pluginsdk.Duration `json:"dedup_window"`
 }
-
-var configKeys = []string{"organization_ids", "dedup_window"}
 
 // Salesforce receives Salesforce outbound messages (SOAP): one event per
 // Notification, acknowledged only after the host has stored them all.
@@ -71,72 +66,47 @@ func (s *Salesforce) Spec() pluginsdk.Spec {
 }
 
 func (s *Salesforce) Configure(_ context.Context, pc *pluginsdk.Context) error {
-	var raw map[string]json.RawMessage
-	if len(pc.Config) > 0 && string(pc.Config) != "null" {
-		if err := json.Unmarshal(pc.Config, &raw); err != nil {
-			return pluginsdk.Errorf("config: want an object with %s: %v", strings.Join(configKeys, ", "), err)
-		}
-	}
-	var problems []string
-	var unknown []string
-	for k := range raw {
-		if !slices.Contains(configKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
-		problems = append(problems, fmt.Sprintf("config.%s: unknown key; want %s", k, strings.Join(configKeys, ", ")))
-	}
-	ids, err := orgList(raw["organization_ids"])
-	if err != nil {
-		problems = append(problems, err.Error())
-	}
+	var cfg Config
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
 	orgs := map[string]bool{}
-	for _, id := range ids {
+	for _, id := range cfg.OrganizationIDs {
 		if err := checkOrgID(id); err != nil {
-			problems = append(problems, fmt.Sprintf("config.organization_ids: %v", err))
+			problems.Check("config.organization_ids", err)
 			continue
 		}
 		orgs[id[:15]] = true
 	}
-	if err == nil && len(ids) == 0 {
-		problems = append(problems, "config.organization_ids: required: the Salesforce organization IDs (00D…) allowed to send, from Setup → Company Information")
+	if len(cfg.OrganizationIDs) == 0 && !problems.Has("config.organization_ids") {
+		problems.At("config.organization_ids", "required: the Salesforce organization IDs (00D…) allowed to send, from Setup → Company Information")
 	}
-	if v, ok := raw["dedup_window"]; ok && string(v) != "null" {
-		var w string
-		if json.Unmarshal(v, &w) != nil {
-			problems = append(problems, fmt.Sprintf("config.dedup_window: want a duration such as 24h, got %s", v))
-		} else if d, err := time.ParseDuration(strings.TrimSpace(w)); err != nil || d <= 0 {
-			problems = append(problems, fmt.Sprintf("config.dedup_window: %q is not a positive Go duration such as 24h or 48h", w))
-		}
+	if cfg.DedupWindow != nil {
+		problems.Check("config.dedup_window", cfg.DedupWindow.Positive(0))
 	}
 	token, err := pathToken(pc.Auth)
 	if err != nil {
-		problems = append(problems, err.Error())
+		problems.Addf("%v", err)
 	}
-	if len(problems) > 0 {
-		return pluginsdk.Errorf("%s", strings.Join(problems, "; "))
+	if err := problems.Err(); err != nil {
+		return err
 	}
 	s.pc, s.orgs, s.token = pc, orgs, token
 	return nil
 }
 
-// orgList reads organization_ids: a list of strings or one string, either
-// possibly comma-separated.
-func orgList(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
+// orgList is organization_ids: a list of strings or one string, either
+// possibly comma-separated, so one environment variable can hold several.
+type orgList []string
+
+func (l *orgList) UnmarshalJSON(raw []byte) error {
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
 		var one string
 		if json.Unmarshal(raw, &one) != nil {
-			return nil, fmt.Errorf("config.organization_ids: want a list of organization IDs, got %s", raw)
+			return fmt.Errorf("want a list of organization IDs, got %s", raw)
 		}
 		list = []string{one}
 	}
-	var out []string
+	out := orgList{}
 	for _, e := range list {
 		for _, id := range strings.Split(e, ",") {
 			if id = strings.TrimSpace(id); id != "" {
@@ -144,7 +114,8 @@ func orgList(raw json.RawMessage) ([]string, error) {
 			}
 		}
 	}
-	return out, nil
+	*l = out
+	return nil
 }
 
 // checkOrgID checks a configured organization ID: 00D, then 15 or 18

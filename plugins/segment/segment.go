@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
-	"sort"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -22,24 +18,13 @@ import (
 // The write key of the Tracking API is the connection's auth
 // (`auth: {type: api_key, secret: <write key>}`), not a config key.
 type Config struct {
+	// dedup_window, pool_size and max_events (see pluginsdk.HostSettings):
+	// max_events also caps the messages of one request here.
+	pluginsdk.HostSettings
 	// SharedSecret is the Webhooks destination's "Shared Secret": Segment
 	// signs each post with X-Signature = hex(HMAC-SHA1(secret, body)).
 	SharedSecret string `json:"shared_secret"`
-	// DedupWindow is applied by the host, which drops an event whose
-	// messageId it stored within the window (default 24h). Checked here so
-	// a typo fails at start-up.
-	DedupWindow string `json:"dedup_window"`
-	// PoolSize is read by the host (Wasm instances serving calls at once).
-	PoolSize json.RawMessage `json:"pool_size"`
-	// MaxEvents caps the messages of one request (a batch, or the
-	// Webhooks destination's array); a request with more is refused
-	// whole with 413. Default pluginsdk.DefaultMaxEvents.
-	MaxEvents int `json:"max_events"`
 }
-
-// configKeys are the keys Configure accepts; any other is refused by name
-// so a typo (sharedsecret) never silently disables a check.
-var configKeys = []string{"shared_secret", "dedup_window", "pool_size", "max_events"}
 
 // Segment is the connector. After Configure it is read-only, so one
 // instance may serve concurrent calls when built natively.
@@ -94,39 +79,15 @@ func (s *Segment) Spec() pluginsdk.Spec {
 }
 
 func (s *Segment) Configure(_ context.Context, pc *pluginsdk.Context) error {
-	var raw map[string]json.RawMessage
-	if len(pc.Config) > 0 && string(pc.Config) != "null" {
-		if err := json.Unmarshal(pc.Config, &raw); err != nil {
-			return pluginsdk.Errorf("config: want an object of keys (%s): %v", strings.Join(configKeys, ", "), err)
-		}
-	}
-	var unknown []string
-	for k := range raw {
-		if !contains(configKeys, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return pluginsdk.Errorf("config: unknown key(s) %s (known: %s)", strings.Join(unknown, ", "), strings.Join(configKeys, ", "))
-	}
+	// Strict: an unknown key is refused by name, so a typo (sharedsecret)
+	// never silently disables a check.
 	var cfg Config
-	if err := pc.DecodeConfig(&cfg); err != nil {
-		return pluginsdk.Errorf("config: %v", err)
+	problems := pluginsdk.DecodeConfig(pc.Config, &cfg)
+	cfg.Check(problems)
+	if err := problems.Err(); err != nil {
+		return err
 	}
-	if cfg.DedupWindow != "" {
-		d, err := time.ParseDuration(cfg.DedupWindow)
-		if err != nil || d <= 0 {
-			return pluginsdk.Errorf("config: dedup_window %q is not a positive duration such as 24h", cfg.DedupWindow)
-		}
-	}
-	if cfg.MaxEvents < 0 {
-		return pluginsdk.Errorf("config: max_events %d is not a positive number of messages per request", cfg.MaxEvents)
-	}
-	next := Segment{configured: true, maxEvents: cfg.MaxEvents}
-	if next.maxEvents == 0 {
-		next.maxEvents = pluginsdk.DefaultMaxEvents
-	}
+	next := Segment{configured: true, maxEvents: cfg.EventCap()}
 	if cfg.SharedSecret != "" {
 		next.secret = []byte(cfg.SharedSecret)
 	}

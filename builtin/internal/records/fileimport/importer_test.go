@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/junctionhub/junction/builtin/internal/records"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -194,20 +193,5 @@ func TestCursorJSON(t *testing.T) {
 	var id FileID
 	if err := json.Unmarshal([]byte(`["a",1]`), &id); err == nil {
 		t.Error("a short file id decoded")
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	var problems []string
-	for _, tt := range []struct {
-		raw  string
-		want time.Duration
-	}{{`"1m30s"`, 90 * time.Second}, {`45`, 45 * time.Second}, {``, time.Hour}, {`null`, time.Hour}, {`"x"`, time.Hour}, {`-1`, time.Hour}} {
-		if got := ParseDuration("k", json.RawMessage(tt.raw), time.Hour, &problems); got != tt.want {
-			t.Errorf("ParseDuration(%s) = %s, want %s", tt.raw, got, tt.want)
-		}
-	}
-	if len(problems) != 2 || !strings.HasPrefix(problems[0], "config.k:") {
-		t.Errorf("problems %v", problems)
 	}
 }
