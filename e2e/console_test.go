@@ -107,7 +107,7 @@ func consoleHub(t *testing.T) (h *hubProc, failed, completed runView) {
 	}
 	h = startHub(t, cfg, t.TempDir(), map[string]string{"ORDERS_API_KEY": "k-orders", "SINK_URL": sink.URL}, "")
 	if code, _, _ := fetchPage(t, consoleClient(t), "GET", h.URL+"/login", nil); code != http.StatusOK {
-		t.Fatalf("GET /login = %d: the console is not mounted (hub.Open passes (*console.Console).Mount as server.Options.Mount)", code)
+		t.Fatalf("GET /login = %d: the console is not mounted (hub.Open passes the console as server.Options.Console)", code)
 	}
 	for _, body := range []string{`{"kind":"order","id":"BAD-1","total":13}`, `{"kind":"order","id":"OK-1","total":42.5}`} {
 		if code, resp := postEvent(t, h.URL, "k-orders", []byte(body)); code != http.StatusAccepted {

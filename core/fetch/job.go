@@ -24,8 +24,9 @@ const (
 	TriggerSchedule = "schedule"
 )
 
-// keepJobs is how many job records per connection are kept.
-const keepJobs = 100
+// KeptJobs is how many job records per connection are kept (the most a
+// job list can show).
+const KeptJobs = 100
 
 // Job is one fetch job as stored and shown by the API.
 type Job struct {
@@ -106,13 +107,13 @@ func listJobs(ctx context.Context, kv store.KV, connection string) ([]*Job, erro
 	return out, nil
 }
 
-// pruneJobs deletes all but the newest keepJobs records of connection.
+// pruneJobs deletes all but the newest KeptJobs records of connection.
 func pruneJobs(ctx context.Context, kv store.KV, connection string) error {
 	pairs, err := kv.List(ctx, jobPrefix(connection), 0)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < len(pairs)-keepJobs; i++ {
+	for i := 0; i < len(pairs)-KeptJobs; i++ {
 		if err := kv.Delete(ctx, pairs[i].Key); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}

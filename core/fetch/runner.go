@@ -133,8 +133,9 @@ func (r *Runner) Close() error {
 	return nil
 }
 
-// lookup finds a fetchable connection.
-func (r *Runner) lookup(name string) (*connector.Conn, error) {
+// Lookup finds a configured connection (fetchable or not: the API checks
+// names with it before saying what a connection cannot do).
+func (r *Runner) Lookup(name string) (*connector.Conn, error) {
 	if r.o.Lookup == nil {
 		return nil, fmt.Errorf("connection %q: %w", name, store.ErrNotFound)
 	}
@@ -226,7 +227,7 @@ func (r *Runner) Run(ctx context.Context, conn *connector.Conn, opts RunOptions)
 // its initial record; the job runs until done or Close (not until ctx ends:
 // ctx only covers the start).
 func (r *Runner) Start(ctx context.Context, name string, opts RunOptions) (Job, error) {
-	conn, err := r.lookup(name)
+	conn, err := r.Lookup(name)
 	if err != nil {
 		return Job{}, err
 	}
@@ -244,7 +245,7 @@ func (r *Runner) Start(ctx context.Context, name string, opts RunOptions) (Job, 
 
 // FetchScheduled implements schedule.ConnectionFetcher.
 func (r *Runner) FetchScheduled(ctx context.Context, name string, _ time.Time) error {
-	conn, err := r.lookup(name)
+	conn, err := r.Lookup(name)
 	if err != nil {
 		return err
 	}

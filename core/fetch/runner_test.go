@@ -318,14 +318,14 @@ func TestPruneJobs(t *testing.T) {
 	src := newSource(t, st, "files", map[string]int{"contacts": 1})
 	conn := newConn(t, "files", src)
 	r := newRunner(t, st, Options{}, conn)
-	for range keepJobs + 3 {
+	for range KeptJobs + 3 {
 		if _, err := r.Run(ctx, conn, RunOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	jobs, err := listJobs(ctx, st.KV(), "files")
-	if err != nil || len(jobs) != keepJobs {
-		t.Fatalf("%d jobs kept, want %d (%v)", len(jobs), keepJobs, err)
+	if err != nil || len(jobs) != KeptJobs {
+		t.Fatalf("%d jobs kept, want %d (%v)", len(jobs), KeptJobs, err)
 	}
 }
 

@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/store"
@@ -346,30 +343,5 @@ func TestScheduledWorkflow(t *testing.T) {
 	want := `{"scheduledAt":"2026-05-01T11:00:00Z","workflow":"hourly-report"}`
 	if string(w.payload[0]) != want {
 		t.Errorf("payload %s, want %s", w.payload[0], want)
-	}
-}
-
-func TestRoutes(t *testing.T) {
-	st := openStore(t, t.TempDir())
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	s := New(Options{KV: st.KV(), Clock: newFakeClock(now), Logger: quiet})
-	conns := []*config.Connection{{Name: "s3-in", Schedule: &config.Schedule{Cron: "0 3 * * *"}}, {Name: "hook"}}
-	if err := s.AddConnections(context.Background(), conns, nil); err != nil {
-		t.Fatal(err)
-	}
-	app := fiber.New()
-	Routes(app.Group("/api/v1"), s)
-	resp, err := app.Test(httptest.NewRequest("GET", "/api/v1/schedules", nil), -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct{ Schedules []EntryStatus }
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if len(body.Schedules) != 1 || body.Schedules[0].Key != "connection/s3-in" || !body.Schedules[0].Next.Equal(time.Date(2026, 5, 2, 3, 0, 0, 0, time.UTC)) {
-		t.Errorf("schedules %+v", body.Schedules)
 	}
 }

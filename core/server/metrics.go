@@ -30,7 +30,7 @@ type Metrics struct {
 var _ workflow.Observer = (*Metrics)(nil)
 
 // NewMetrics registers the collectors. st and lag feed gauges read at
-// scrape time (runs by status, log lag); either may be nil.
+// scrape time (runs by status, log lag); either may be nil (see ObserveLag).
 func NewMetrics(st store.Store, lag func() uint64) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.eventsRecv = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,14 +58,21 @@ func NewMetrics(st store.Store, lag func() uint64) *Metrics {
 	m.reg.MustRegister(m.eventsRecv, m.eventsAccept, m.eventsDup, m.eventsReject, m.runsFinished, m.taskLatency, m.dispatchedSeq,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if lag != nil {
-		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "junction_log_lag_events", Help: "Logged events the dispatcher has not handled yet.",
-		}, func() float64 { return float64(lag()) }))
+		m.ObserveLag(lag)
 	}
 	if st != nil {
 		m.reg.MustRegister(&runsByStatus{st: st, desc: prometheus.NewDesc("junction_runs", "Stored workflow runs by status.", []string{"status"}, nil)})
 	}
 	return m
+}
+
+// ObserveLag exports lag (logged events the dispatcher has not handled) as
+// a gauge read at scrape time. The engine reports to the metrics, so it is
+// built after them; its lag is added once it exists. Call it once.
+func (m *Metrics) ObserveLag(lag func() uint64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "junction_log_lag_events", Help: "Logged events the dispatcher has not handled yet.",
+	}, func() float64 { return float64(lag()) }))
 }
 
 // Handler serves /metrics.

@@ -1,6 +1,3 @@
-// Package server serves Junction's HTTP surface on one port with fiber: the
-// inbound push endpoints (/hooks/{connection}), the admin REST API (/api/v1,
-// behind a bearer token), the console, and /healthz, /readyz, /metrics.
 package server
 
 import (
@@ -46,11 +43,11 @@ type Options struct {
 	// data overview counts records from it).
 	OnAppended func(reqs []store.AppendRequest, results []store.AppendResult)
 	Logger     *slog.Logger
-	// APIRoutes add routes to the authenticated /api/v1 group (directory,
-	// stats, connection operations).
-	APIRoutes []func(api fiber.Router)
-	// Mount, when set, adds more routes (the console) after the API's.
-	Mount func(app *fiber.App)
+	// APIs are the domains' routes in the authenticated /api/v1 group.
+	APIs APIs
+	// Console, when set, is served at "/" after the API (a
+	// *console.Console).
+	Console Console
 	// TLS, when set, makes Serve speak HTTPS (see NewTLSConfig).
 	TLS *tls.Config
 	// TrustedProxies are the peers whose X-Forwarded-For is believed when a
@@ -130,11 +127,9 @@ func (s *Server) routes() {
 	api.Get("/connections", s.listConnections)
 	api.Get("/connections/:name", s.getConnection)
 	api.Get("/events/:id", s.getEvent)
-	for _, add := range s.o.APIRoutes {
-		add(api)
-	}
-	if s.o.Mount != nil {
-		s.o.Mount(app)
+	s.o.APIs.routes(api)
+	if s.o.Console != nil {
+		s.o.Console.Mount(app)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		return apiError(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s", c.Method(), c.Path()), nil)

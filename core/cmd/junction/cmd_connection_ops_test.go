@@ -20,7 +20,9 @@ import (
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/fetch"
+	"github.com/junctionhub/junction/core/fetch/fetchapi"
 	"github.com/junctionhub/junction/core/stats"
+	"github.com/junctionhub/junction/core/stats/statsapi"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -89,10 +91,12 @@ func opsHub(t *testing.T, p *pager) string {
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	api := app.Group("/api/v1")
-	fetch.Routes(api, &fetch.API{Runner: runner, Store: st, Logger: quiet, Reconfigure: func(ctx context.Context, _ string, a pluginsdk.Auth) error {
+	fa := &fetchapi.API{Runner: runner, Store: st, Logger: quiet, Reconfigure: func(ctx context.Context, _ string, a pluginsdk.Auth) error {
 		return p.Configure(ctx, &pluginsdk.Context{Auth: a})
-	}})
-	stats.Routes(api, rec, st.Log(), func(n string) bool { return n == "files" })
+	}}
+	fa.Routes(api)
+	sa := &statsapi.API{Recorder: rec, Log: st.Log(), Known: func(n string) bool { return n == "files" }}
+	sa.Routes(api)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

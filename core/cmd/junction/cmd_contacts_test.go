@@ -36,7 +36,8 @@ func contactsServer(t *testing.T) (string, *directory.Service) {
 		}
 		return c.Next()
 	})
-	directoryapi.Routes(api, svc)
+	a := &directoryapi.API{Directory: svc}
+	a.Routes(api)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

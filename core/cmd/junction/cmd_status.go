@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/junctionhub/junction/core/hub"
+	"github.com/junctionhub/junction/core/store/storeapi"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -24,7 +24,7 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var st hub.Status
+			var st storeapi.Status
 			if err := c.do(cmd.Context(), "GET", "/status", nil, nil, &st); err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
-func printStatus(w io.Writer, st hub.Status, now time.Time) {
+func printStatus(w io.Writer, st storeapi.Status, now time.Time) {
 	d := st.Store.Disk
 	row := func(k, format string, a ...any) { fmt.Fprintf(w, "%-12s %s\n", k, fmt.Sprintf(format, a...)) }
 	row("data dir", "%s", st.DataDir)

@@ -13,6 +13,11 @@ import (
 	"github.com/junctionhub/junction/core/directory"
 )
 
+// API holds what the directory routes need.
+type API struct {
+	Directory *directory.Service
+}
+
 // Routes adds the directory's routes to r (mounted under the authenticated
 // /api/v1 group):
 //
@@ -23,8 +28,8 @@ import (
 //	GET /distributions/:id              one distribution
 //
 // Errors are {"error": {"code", "message"}}.
-func Routes(r fiber.Router, svc *directory.Service) {
-	h := handlers{svc: svc}
+func (a *API) Routes(r fiber.Router) {
+	h := handlers{svc: a.Directory}
 	r.Get("/directories", h.directories)
 	r.Get("/directories/:id/contacts", h.contacts)
 	r.Get("/directories/:id/lists", h.lists)

@@ -104,10 +104,11 @@ func New(o Options) (*Console, error) {
 // before shutting the HTTP server down.
 func (con *Console) Close() { con.close() }
 
-// Mount adds the console's routes to app (pass it as server.Options.Mount).
-// Every page needs a session; every POST also needs the session's CSRF
-// token. Routes are added one by one, not with a catch-all middleware, so
-// the API, the hooks and the server's 404 stay as they are.
+// Mount adds the console's routes to app (the server calls it when the
+// console is its Options.Console). Every page needs a session; every POST
+// also needs the session's CSRF token. Routes are added one by one, not
+// with a catch-all middleware, so the API, the hooks and the server's 404
+// stay as they are.
 func (con *Console) Mount(app *fiber.App) {
 	app.Get("/static/:file", con.static.serve)
 	app.Get("/login", con.loginPage)

@@ -8,7 +8,7 @@
 //	con, err := console.New(console.Options{Store: st, Engine: eng, Bundle: b,
 //		Connections: conns, AdminTokenHash: hash, Logger: log,
 //		Stats: ..., Ops: ..., Plugins: ..., Directory: ...}) // each may be nil
-//	srv := server.New(server.Options{..., Mount: con.Mount})
+//	srv := server.New(server.Options{..., Console: con})
 //	...
 //	con.Close() // before srv.Shutdown: ends waiting captures
 //

@@ -199,7 +199,7 @@ func fixtureOn(t testing.TB, dir string, st *store.Badger, b *config.Bundle, mod
 	t.Cleanup(con.Close)
 	srv := server.New(server.Options{
 		Store: st, Connections: conns, Engine: eng, Bundle: b, AdminTokenHash: o.AdminTokenHash,
-		Logger: log, Mount: con.Mount,
+		Logger: log, Console: con,
 	})
 	return &fixture{t: t, dir: dir, st: st, bundle: b, conns: conns, engine: eng, console: con, srv: srv}
 }

@@ -1,4 +1,4 @@
-package fetch
+package fetchapi
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/fetch"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -19,7 +20,7 @@ type apiFixture struct {
 	app *fiber.App
 	st  store.Store
 	src *source
-	r   *Runner
+	r   *fetch.Runner
 }
 
 func newAPIFixture(t *testing.T) *apiFixture {
@@ -27,16 +28,17 @@ func newAPIFixture(t *testing.T) *apiFixture {
 	st := openStore(t)
 	src := newSource(t, st, "files", map[string]int{"contacts": 2500})
 	conn := newConn(t, "files", src)
-	r := newRunner(t, st, Options{BatchLimit: 1000}, conn)
+	r := newRunner(t, st, fetch.Options{BatchLimit: 1000}, conn)
 	app := fiber.New()
-	Routes(app.Group("/api/v1"), &API{Runner: r, Store: st, Logger: quiet,
+	a := &API{Runner: r, Store: st, Logger: quiet,
 		// What the connection manager does on a live reconnect.
 		Reconfigure: func(ctx context.Context, name string, auth pluginsdk.Auth) error {
 			return conn.Connector.Configure(ctx, &pluginsdk.Context{Connection: name, Auth: auth})
 		},
 		KeyRotated: func(ctx context.Context, name, key string) error {
 			return conn.Connector.Configure(ctx, &pluginsdk.Context{Connection: name, Auth: pluginsdk.Auth{Type: pluginsdk.AuthAPIKey, Secret: key}})
-		}})
+		}}
+	a.Routes(app.Group("/api/v1"))
 	return &apiFixture{app: app, st: st, src: src, r: r}
 }
 
@@ -61,10 +63,10 @@ func (f *apiFixture) call(t *testing.T, method, path, body string, out any) int 
 }
 
 // poll follows a job through the API until it ends, as the CLI does.
-func (f *apiFixture) poll(t *testing.T, id string) Job {
+func (f *apiFixture) poll(t *testing.T, id string) fetch.Job {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		var res struct{ Job Job }
+		var res struct{ Job fetch.Job }
 		if code := f.call(t, "GET", "/api/v1/connections/files/jobs/"+id, "", &res); code != 200 {
 			t.Fatalf("get job: %d", code)
 		}
@@ -73,7 +75,7 @@ func (f *apiFixture) poll(t *testing.T, id string) Job {
 		}
 	}
 	t.Fatal("job did not end")
-	return Job{}
+	return fetch.Job{}
 }
 
 // TestReconnectKeepsCursor: the source starts rejecting the old secret; a
@@ -85,18 +87,18 @@ func TestReconnectKeepsCursor(t *testing.T) {
 	f.src.failAt = 2 // the first job stops after one batch
 	f.src.mu.Unlock()
 
-	var started struct{ Job Job }
+	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", "", &started); code != 202 {
 		t.Fatalf("start fetch: %d", code)
 	}
-	if job := f.poll(t, started.Job.ID); job.Status != StatusFailed || job.Records != 1000 {
+	if job := f.poll(t, started.Job.ID); job.Status != fetch.StatusFailed || job.Records != 1000 {
 		t.Fatalf("first job %+v", job)
 	}
 	f.src.mu.Lock()
 	f.src.accept = "rotated-secret" // credentials rotated at the source
 	f.src.mu.Unlock()
 	f.call(t, "POST", "/api/v1/connections/files/fetch", "", &started)
-	if job := f.poll(t, started.Job.ID); job.Status != StatusFailed || !strings.Contains(job.Error, "credentials rejected") {
+	if job := f.poll(t, started.Job.ID); job.Status != fetch.StatusFailed || !strings.Contains(job.Error, "credentials rejected") {
 		t.Fatalf("job with old credentials %+v", job)
 	}
 
@@ -112,19 +114,19 @@ func TestReconnectKeepsCursor(t *testing.T) {
 	if code := f.call(t, "POST", "/api/v1/connections/files/reconnect", `{"type":"api_key","secret":"rotated-secret"}`, &rec); code != 200 || !rec.Applied {
 		t.Fatalf("reconnect: %d %+v", code, rec)
 	}
-	auth, ok, err := ReconnectAuth(context.Background(), f.st.Secrets(), "files")
+	auth, ok, err := fetch.ReconnectAuth(context.Background(), f.st.Secrets(), "files")
 	if err != nil || !ok || auth.Secret != "rotated-secret" || auth.Type != pluginsdk.AuthAPIKey {
 		t.Fatalf("ReconnectAuth = %+v %v %v", auth, ok, err)
 	}
 	f.call(t, "POST", "/api/v1/connections/files/fetch", "", &started)
 	job := f.poll(t, started.Job.ID)
-	if job.Status != StatusCompleted || job.Records != 1500 {
+	if job.Status != fetch.StatusCompleted || job.Records != 1500 {
 		t.Fatalf("job after reconnect %+v: want the remaining 1500 records", job)
 	}
 	if got := f.src.countLogged(context.Background(), "contacts"); got != 2500 {
 		t.Errorf("log holds %d contacts, want 2500", got)
 	}
-	var list struct{ Jobs []Job }
+	var list struct{ Jobs []fetch.Job }
 	if code := f.call(t, "GET", "/api/v1/connections/files/jobs?limit=2", "", &list); code != 200 || len(list.Jobs) != 2 || list.Jobs[0].ID != job.ID {
 		t.Fatalf("jobs: %d %+v", code, list)
 	}
@@ -134,7 +136,7 @@ func TestFetchAPIErrors(t *testing.T) {
 	f := newAPIFixture(t)
 	f.src.block = make(chan struct{})
 	f.src.started = make(chan struct{}, 1)
-	var started struct{ Job Job }
+	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", `{"entities":["contacts"]}`, &started); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
@@ -142,7 +144,7 @@ func TestFetchAPIErrors(t *testing.T) {
 	var e struct {
 		Error struct {
 			Code    string
-			Details struct{ Job Job }
+			Details struct{ Job fetch.Job }
 		}
 	}
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", "", &e); code != 409 || e.Error.Code != "fetch_running" || e.Error.Details.Job.ID != started.Job.ID {
@@ -192,7 +194,7 @@ func TestWebhookKeyRotation(t *testing.T) {
 	if shown.Key != rotated.Key || shown.Source != "rotated" {
 		t.Fatalf("key after rotation %+v, want %s", shown, rotated.Key)
 	}
-	key, ok, err := WebhookKey(context.Background(), f.st.Secrets(), "files")
+	key, ok, err := fetch.WebhookKey(context.Background(), f.st.Secrets(), "files")
 	if err != nil || !ok || key != rotated.Key {
 		t.Fatalf("WebhookKey = %q %v %v", key, ok, err)
 	}
@@ -201,7 +203,7 @@ func TestWebhookKeyRotation(t *testing.T) {
 	if again.Key == rotated.Key {
 		t.Error("rotation returned the same key")
 	}
-	if _, ok, _ := WebhookKey(context.Background(), f.st.Secrets(), "other"); ok {
+	if _, ok, _ := fetch.WebhookKey(context.Background(), f.st.Secrets(), "other"); ok {
 		t.Error("a connection without a rotated key has one")
 	}
 }
@@ -209,12 +211,12 @@ func TestWebhookKeyRotation(t *testing.T) {
 func TestMetadataAPI(t *testing.T) {
 	f := newAPIFixture(t)
 	f.src.meta = &pluginsdk.MetadataResult{Entities: []pluginsdk.Entity{{Name: "contacts", DisplayName: "Contacts"}}}
-	var started struct{ Job Job }
+	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch?metadataOnly=true", "", &started); code != 202 || !started.Job.MetadataOnly {
 		t.Fatalf("start: %d %+v", code, started)
 	}
 	f.poll(t, started.Job.ID)
-	var md struct{ Metadata Metadata }
+	var md struct{ Metadata fetch.Metadata }
 	if code := f.call(t, "GET", "/api/v1/connections/files/metadata", "", &md); code != 200 || md.Metadata.Entities[0].DisplayName != "Contacts" {
 		t.Fatalf("metadata: %d %+v", code, md)
 	}

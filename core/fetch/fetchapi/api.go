@@ -1,4 +1,7 @@
-package fetch
+// Package fetchapi serves a connection's operations over the admin REST
+// API: fetch jobs, metadata, credentials and the webhook key. It is apart
+// from package fetch so that fetching does not depend on the HTTP framework.
+package fetchapi
 
 import (
 	"context"
@@ -10,13 +13,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/fetch"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // API holds what the connection-operation routes need.
 type API struct {
-	Runner *Runner
+	Runner *fetch.Runner
 	Store  store.Store
 	// Reconfigure, when set, applies new credentials to a running
 	// connection at once (the connection manager re-configures its
@@ -39,7 +43,7 @@ type API struct {
 //	POST /connections/:name/reconnect      replace credentials (body: auth JSON)
 //	GET  /connections/:name/key            the rotated webhook API key
 //	POST /connections/:name/key/rotate     make a new webhook API key, returned once
-func Routes(r fiber.Router, a *API) {
+func (a *API) Routes(r fiber.Router) {
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
@@ -69,7 +73,7 @@ func name(c *fiber.Ctx) string { return strings.Clone(c.Params("name")) }
 
 // known reports whether the connection is configured.
 func (a *API) known(n string) bool {
-	_, err := a.Runner.lookup(n)
+	_, err := a.Runner.Lookup(n)
 	return err == nil
 }
 
@@ -99,12 +103,12 @@ func (a *API) startFetch(c *fiber.Ctx) error {
 	if e := c.Query("entity"); e != "" {
 		body.Entities = append(body.Entities, strings.Clone(e))
 	}
-	job, err := a.Runner.Start(c.UserContext(), n, RunOptions{Entities: body.Entities, MetadataOnly: body.MetadataOnly, Trigger: TriggerManual})
-	var busy *ErrBusy
+	job, err := a.Runner.Start(c.UserContext(), n, fetch.RunOptions{Entities: body.Entities, MetadataOnly: body.MetadataOnly, Trigger: fetch.TriggerManual})
+	var busy *fetch.ErrBusy
 	switch {
 	case errors.As(err, &busy):
 		return apiError(c, fiber.StatusConflict, "fetch_running", busy.Error(), fiber.Map{"job": busy.Job})
-	case errors.Is(err, ErrNotFetchable):
+	case errors.Is(err, fetch.ErrNotFetchable):
 		return apiError(c, fiber.StatusBadRequest, "not_fetchable", err.Error(), nil)
 	case err != nil:
 		return fmt.Errorf("start fetch of %s: %w", n, err)
@@ -118,8 +122,8 @@ func (a *API) listJobs(c *fiber.Ctx) error {
 		return notConfigured(c, n)
 	}
 	limit := c.QueryInt("limit", 20)
-	if limit < 1 || limit > keepJobs {
-		return apiError(c, fiber.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be between 1 and %d", keepJobs), nil)
+	if limit < 1 || limit > fetch.KeptJobs {
+		return apiError(c, fiber.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be between 1 and %d", fetch.KeptJobs), nil)
 	}
 	jobs, err := a.Runner.Jobs(c.UserContext(), n, limit)
 	if err != nil {
@@ -169,10 +173,10 @@ func (a *API) reconnect(c *fiber.Ctx) error {
 	if err := dec.Decode(&auth); err != nil {
 		return apiError(c, fiber.StatusBadRequest, "invalid_auth", "body: want an auth object {type, secret | username, password | tokenURL, clientID, clientSecret, scopes}: "+err.Error(), nil)
 	}
-	if err := ValidateAuth(auth); err != nil {
+	if err := fetch.ValidateAuth(auth); err != nil {
 		return apiError(c, fiber.StatusBadRequest, "invalid_auth", err.Error(), nil)
 	}
-	if err := SaveReconnectAuth(c.UserContext(), a.Store.Secrets(), n, auth); err != nil {
+	if err := fetch.SaveReconnectAuth(c.UserContext(), a.Store.Secrets(), n, auth); err != nil {
 		return err
 	}
 	applied := false
@@ -193,14 +197,14 @@ func (a *API) showKey(c *fiber.Ctx) error {
 	if !a.known(n) {
 		return notConfigured(c, n)
 	}
-	key, ok, err := WebhookKey(c.UserContext(), a.Store.Secrets(), n)
+	key, ok, err := fetch.WebhookKey(c.UserContext(), a.Store.Secrets(), n)
 	if err != nil {
 		return err
 	}
 	if ok {
 		return c.JSON(fiber.Map{"connection": n, "key": key, "source": "rotated"})
 	}
-	if conn, _ := a.Runner.lookup(n); conn != nil && conn.Config.Auth.Type == string(pluginsdk.AuthAPIKey) && conn.Config.Auth.Secret != "" {
+	if conn, _ := a.Runner.Lookup(n); conn != nil && conn.Config.Auth.Type == string(pluginsdk.AuthAPIKey) && conn.Config.Auth.Secret != "" {
 		return c.JSON(fiber.Map{"connection": n, "key": conn.Config.Auth.Secret, "source": "config"})
 	}
 	return apiError(c, fiber.StatusNotFound, "no_key", fmt.Sprintf("connection %s has no API key: rotate one with POST /api/v1/connections/%s/key/rotate", n, n), nil)
@@ -211,7 +215,7 @@ func (a *API) rotateKey(c *fiber.Ctx) error {
 	if !a.known(n) {
 		return notConfigured(c, n)
 	}
-	key, err := RotateWebhookKey(c.UserContext(), a.Store.Secrets(), n)
+	key, err := fetch.RotateWebhookKey(c.UserContext(), a.Store.Secrets(), n)
 	if err != nil {
 		return err
 	}

@@ -1,24 +1,79 @@
-package stats
+package statsapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/stats"
 	"github.com/junctionhub/junction/core/store"
 )
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openStore(t testing.TB, dir string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dir, store.Options{Logger: quiet, SecretKey: bytes.Repeat([]byte{5}, store.SecretKeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func openRecorder(t testing.TB, kv store.KV) *stats.Recorder {
+	t.Helper()
+	r, err := stats.Open(context.Background(), stats.Options{KV: kv, Logger: quiet, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fixture is package stats' test record set (a copy: the expected counts
+// below depend on it).
+func fixture(n int) [][]byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	countries := []string{"IT", "DE", "FR", "US", "", "BR"}
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		rec := map[string]any{
+			"id":      fmt.Sprintf("c-%04d", i),
+			"email":   fmt.Sprintf("user%d@example.com", rng.IntN(n/3+1)),
+			"country": countries[rng.IntN(len(countries))],
+			"age":     nil,
+			"active":  rng.IntN(3) == 0,
+			"plan":    []string{"free", "pro", "team"}[rng.IntN(3)],
+		}
+		if rng.IntN(4) != 0 {
+			rec["age"] = 18 + rng.IntN(60)
+		}
+		if i >= n/2 {
+			rec["note"] = []string{"", "vip", "call back"}[rng.IntN(3)]
+		}
+		if i%10 == 0 {
+			rec["tags"] = []string{"a", "b"}
+		}
+		// The sftp/s3 event shape of CONTRACT.md.
+		ev, _ := json.Marshal(map[string]any{"file": "contacts.csv", "line": i + 2, "entity": "contacts", "record": rec})
+		out = append(out, ev)
+	}
+	return out
+}
 
 func TestStatsAPI(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t, t.TempDir())
 	defer st.Close()
-	r := openRecorder(t, st.KV(), nil)
+	r := openRecorder(t, st.KV())
 	defer r.Close()
 
 	// Ingest through the log as the hook path does: append, then observe.
@@ -40,7 +95,8 @@ func TestStatsAPI(t *testing.T) {
 	r.ObserveAppended(reqs[:1], res, time.Now())
 
 	app := fiber.New()
-	Routes(app.Group("/api/v1"), r, st.Log(), func(name string) bool { return name == "files" || name == "idle" })
+	a := &API{Recorder: r, Log: st.Log(), Known: func(name string) bool { return name == "files" || name == "idle" }}
+	a.Routes(app.Group("/api/v1"))
 	get := func(path string, out any) int {
 		t.Helper()
 		resp, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
@@ -58,21 +114,21 @@ func TestStatsAPI(t *testing.T) {
 	}
 
 	var cs struct {
-		Stats  ConnectionStats
+		Stats  stats.ConnectionStats
 		Reload struct{ Method, Path string }
 	}
 	if code := get("/api/v1/connections/files/stats", &cs); code != 200 || cs.Stats.TotalRecords != 30 || cs.Stats.TotalEntities != 1 || cs.Reload.Path != "/api/v1/connections/files/fetch" || len(cs.Stats.Daily) != 7 || cs.Stats.Daily[6].Records != 30 {
 		t.Fatalf("connection stats: %d %+v", code, cs)
 	}
-	var es struct{ Entity EntityStats }
+	var es struct{ Entity stats.EntityStats }
 	if code := get("/api/v1/connections/files/stats/entities/contacts", &es); code != 200 || es.Entity.Rows != 30 || len(es.Entity.FieldList) == 0 {
 		t.Fatalf("entity stats: %d %+v", code, es)
 	}
-	var fs struct{ Field FieldStats }
+	var fs struct{ Field stats.FieldStats }
 	if code := get("/api/v1/connections/files/stats/entities/contacts/fields/plan", &fs); code != 200 || fs.Field.Values != 30 || !fs.Field.TopExact || len(fs.Field.Top) != 3 {
 		t.Fatalf("field stats: %d %+v", code, fs)
 	}
-	var recs struct{ Records []Record }
+	var recs struct{ Records []stats.Record }
 	if code := get("/api/v1/connections/files/records?entity=contacts&limit=5", &recs); code != 200 || len(recs.Records) != 5 {
 		t.Fatalf("records: %d %+v", code, recs)
 	}
@@ -100,30 +156,5 @@ func TestStatsAPI(t *testing.T) {
 	}
 	if code := get("/api/v1/connections/files/records?limit=0", nil); code != 400 {
 		t.Errorf("limit 0: %d", code)
-	}
-}
-
-func TestLatestRecordsScansBackwards(t *testing.T) {
-	ctx := context.Background()
-	st := openStore(t, t.TempDir())
-	defer st.Close()
-	// 1200 events of a busy connection around 3 of a quiet one.
-	for i := 0; i < 1203; i++ {
-		conn := "busy"
-		if i == 10 || i == 600 || i == 1100 {
-			conn = "quiet"
-		}
-		if _, err := st.Log().Append(ctx, []store.AppendRequest{{Connection: conn, Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	recs, err := LatestRecords(ctx, st.Log(), "quiet", "", 10, 5000)
-	if err != nil || len(recs) != 3 || string(recs[0].Record) != `{"n":1100}` || string(recs[2].Record) != `{"n":10}` || recs[0].Entity != DefaultEntity {
-		t.Fatalf("records %+v %v", recs, err)
-	}
-	// The scan bound stops before the oldest one.
-	recs, _ = LatestRecords(ctx, st.Log(), "quiet", "", 10, 1000)
-	if len(recs) != 2 {
-		t.Errorf("bounded scan found %d, want 2", len(recs))
 	}
 }

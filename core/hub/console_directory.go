@@ -1,4 +1,4 @@
-package directoryapi
+package hub
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 // consoleLimit is how many contacts the console's search shows.
 const consoleLimit = 50
 
-// Console adapts the directory service to the web console's Directory
-// source (console.Options.Directory).
-func Console(svc *directory.Service) console.Directory { return consoleSource{svc} }
+// consoleDirectory adapts the directory service to the web console's
+// Directory source (console.Options.Directory).
+func consoleDirectory(svc *directory.Service) console.Directory { return consoleSource{svc} }
 
 type consoleSource struct{ svc *directory.Service }
 

@@ -1,27 +1,38 @@
-package stats
+// Package statsapi serves the data overview of connections over the admin
+// REST API. It is apart from package stats so that counting records does
+// not depend on the HTTP framework.
+package statsapi
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/stats"
 	"github.com/junctionhub/junction/core/store"
 )
 
+// API holds what the data overview routes need.
+type API struct {
+	Recorder *stats.Recorder
+	// Log is read back for a connection's latest records.
+	Log store.Log
+	// Known reports whether a connection is configured, so that a
+	// configured connection without records yet shows zeros rather than
+	// 404; nil knows only connections with records.
+	Known func(name string) bool
+}
+
 // Routes adds the data overview under r (mounted at /api/v1, behind the
-// admin token). known reports whether a connection is configured, so that a
-// configured connection without records yet shows zeros rather than 404.
+// admin token):
 //
 //	GET /connections/:name/stats                                 connection and entities
 //	GET /connections/:name/stats/entities/:entity                entity, fields, metadata table
 //	GET /connections/:name/stats/entities/:entity/fields/:field  field detail with top values
 //	GET /connections/:name/records?entity=&limit=                latest records from the log
-func Routes(r fiber.Router, rec *Recorder, lg store.Log, known func(name string) bool) {
-	h := &handlers{rec: rec, log: lg, known: known}
+func (a *API) Routes(r fiber.Router) {
+	h := &handlers{rec: a.Recorder, log: a.Log, known: a.Known}
 	r.Get("/connections/:name/stats", h.connection)
 	r.Get("/connections/:name/stats/entities/:entity", h.entity)
 	r.Get("/connections/:name/stats/entities/:entity/fields/:field", h.field)
@@ -29,7 +40,7 @@ func Routes(r fiber.Router, rec *Recorder, lg store.Log, known func(name string)
 }
 
 type handlers struct {
-	rec   *Recorder
+	rec   *stats.Recorder
 	log   store.Log
 	known func(string) bool
 }
@@ -75,14 +86,6 @@ func (h *handlers) field(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"field": s})
 }
 
-// Record is one record of the details tab.
-type Record struct {
-	EventID    string          `json:"eventId"`
-	Entity     string          `json:"entity"`
-	ReceivedAt time.Time       `json:"receivedAt"`
-	Record     json.RawMessage `json:"record"`
-}
-
 const maxRecordsLimit = 200
 
 // maxScan bounds how far back the records endpoint reads the log looking for
@@ -101,47 +104,9 @@ func (h *handlers) records(c *fiber.Ctx) error {
 	if limit < 1 || limit > maxRecordsLimit {
 		return apiError(c, fiber.StatusBadRequest, "invalid_limit", fmt.Sprintf("limit must be between 1 and %d", maxRecordsLimit))
 	}
-	recs, err := LatestRecords(c.UserContext(), h.log, name, strings.Clone(c.Query("entity")), limit, maxScan)
+	recs, err := stats.LatestRecords(c.UserContext(), h.log, name, strings.Clone(c.Query("entity")), limit, maxScan)
 	if err != nil {
 		return fmt.Errorf("read records of %s: %w", name, err)
 	}
 	return c.JSON(fiber.Map{"records": recs})
-}
-
-// LatestRecords returns up to limit of the newest records of connection
-// (of entity, when not ""), newest first, reading the log backwards over at
-// most scan events.
-func LatestRecords(ctx context.Context, lg store.Log, connection, entity string, limit, scan int) ([]Record, error) {
-	const page = 500
-	out := []Record{}
-	hi := lg.LastSeq() // read events with seq in (lo, hi]
-	var ms []member
-	for scanned := 0; hi > 0 && len(out) < limit && scanned < scan; {
-		lo := hi - min(hi, page)
-		evs, err := lg.Read(ctx, lo, page)
-		if err != nil {
-			return nil, err
-		}
-		scanned += page
-		for i := len(evs) - 1; i >= 0 && len(out) < limit; i-- {
-			ev := evs[i]
-			if ev.Seq > hi || ev.Connection != connection {
-				continue
-			}
-			rec, ent := json.RawMessage(ev.Payload), ev.Type
-			ms, _ = members(ev.Payload, ms[:0])
-			if r, e, ok := splitRecord(ms); ok {
-				rec, ent = json.RawMessage(r), e
-			}
-			if ent == "" {
-				ent = DefaultEntity
-			}
-			if entity != "" && ent != entity {
-				continue
-			}
-			out = append(out, Record{EventID: ev.ID, Entity: ent, ReceivedAt: ev.ReceivedAt, Record: rec})
-		}
-		hi = lo
-	}
-	return out, nil
 }

@@ -1,0 +1,42 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/server"
+	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/task"
+	"github.com/junctionhub/junction/core/workflow"
+)
+
+// newEngine builds the workflow engine and the environment its tasks run
+// in. It reports runs and tasks to metrics, and its lag once it exists.
+func newEngine(s config.Settings, b *config.Bundle, st store.Store, conns *connector.Manager, dirs *directory.Service, metrics *server.Metrics, log *slog.Logger) (*workflow.Engine, error) {
+	tz, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("settings timezone %q: %w", s.Timezone, err)
+	}
+	env := &task.Env{
+		Logger: log, Events: st.Log(), Secrets: st.Secrets(),
+		Contacts: dirs, Distributions: dirs, Connections: conns.ForTasks(),
+		Location: tz, Surveys: b.Surveys,
+	}
+	resolver, err := connector.NewResolver(conns, env)
+	if err != nil {
+		return nil, err
+	}
+	e, err := workflow.New(workflow.Options{
+		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
+		Workers: s.Workers, Retry: s.Retry, Observer: metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	metrics.ObserveLag(e.Lag)
+	return e, nil
+}

@@ -1,0 +1,55 @@
+// Package pluginapi serves the installed connector plugins over the admin
+// REST API. It is apart from the plugin registry so that installing and
+// resolving plugins does not depend on the HTTP framework.
+package pluginapi
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/plugin/registry"
+)
+
+// API holds what the plugin routes need.
+type API struct {
+	Registry *registry.Registry
+	// Connections tell which connections use each plugin version.
+	Connections *connector.Manager
+}
+
+// Routes adds GET /plugins under r (mounted at /api/v1, behind the admin
+// token): every installed plugin version with the connections using it.
+func (a *API) Routes(r fiber.Router) {
+	r.Get("/plugins", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"plugins": a.views()})
+	})
+}
+
+// view is one installed plugin version as the API shows it.
+type view struct {
+	registry.Plugin
+	// UsedBy lists the connections whose connector resolves to this version.
+	UsedBy []string `json:"usedBy"`
+}
+
+// views lists installed plugins with the connections that use them.
+func (a *API) views() []view {
+	used := map[string][]string{}
+	for _, c := range a.Connections.All() {
+		if _, builtin := connector.LookupBuiltin(c.Config.Connector); builtin {
+			continue
+		}
+		if p, err := a.Registry.Resolve(c.Config.Connector); err == nil {
+			used[p.Ref()] = append(used[p.Ref()], c.Name())
+		}
+	}
+	out := []view{}
+	for _, p := range a.Registry.List() {
+		v := view{Plugin: *p, UsedBy: used[p.Ref()]}
+		if v.UsedBy == nil {
+			v.UsedBy = []string{}
+		}
+		out = append(out, v)
+	}
+	return out
+}

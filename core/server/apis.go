@@ -1,0 +1,60 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/junctionhub/junction/core/directory/directoryapi"
+	"github.com/junctionhub/junction/core/fetch/fetchapi"
+	"github.com/junctionhub/junction/core/plugin/pluginapi"
+	"github.com/junctionhub/junction/core/schedule/scheduleapi"
+	"github.com/junctionhub/junction/core/stats/statsapi"
+	"github.com/junctionhub/junction/core/store/storeapi"
+)
+
+// APIs are the domain APIs the server mounts under /api/v1, behind the
+// admin token. Each is its domain's api package (see the package doc); a
+// nil one is not served, and its paths answer 404.
+type APIs struct {
+	// Directory: /directories, /contacts, /distributions.
+	Directory *directoryapi.API
+	// Fetch: a connection's jobs, metadata, credentials and webhook key.
+	Fetch *fetchapi.API
+	// Stats: a connection's data overview and latest records.
+	Stats *statsapi.API
+	// Schedules: /schedules.
+	Schedules *scheduleapi.API
+	// Plugins: /plugins.
+	Plugins *pluginapi.API
+	// Status: /status.
+	Status *storeapi.API
+}
+
+// routes adds every API that is set to the /api/v1 group.
+func (a APIs) routes(api fiber.Router) {
+	if a.Directory != nil {
+		a.Directory.Routes(api)
+	}
+	if a.Fetch != nil {
+		a.Fetch.Routes(api)
+	}
+	if a.Stats != nil {
+		a.Stats.Routes(api)
+	}
+	if a.Schedules != nil {
+		a.Schedules.Routes(api)
+	}
+	if a.Plugins != nil {
+		a.Plugins.Routes(api)
+	}
+	if a.Status != nil {
+		a.Status.Routes(api)
+	}
+}
+
+// Console is the web console as the server mounts it. It is an interface,
+// not *console.Console, because the console's tests serve it through this
+// package: package server cannot import it.
+type Console interface {
+	// Mount adds the console's pages; each page checks its own session.
+	Mount(app *fiber.App)
+}
