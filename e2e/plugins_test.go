@@ -79,8 +79,8 @@ func postHello(t *testing.T, h *hubProc, body string) {
 func TestPluginsCompleteARun(t *testing.T) {
 	sink, sinkHost := startChatSink(t)
 	data := t.TempDir()
-	installPlugin(t, data, "hello-wasm")
-	installPlugin(t, data, "example-goplugin")
+	installPlugin(t, data, "hello")
+	installPlugin(t, data, "slack")
 	h := startHub(t, copyConfigs(t, "testdata/plugins"), data, map[string]string{
 		"HELLO_TOKEN": "hello-secret", "SINK_URL": "http://" + sinkHost + "/chat", "SINK_HOST": sinkHost,
 	}, "")
@@ -148,7 +148,7 @@ func TestPluginsCompleteARun(t *testing.T) {
 		t.Fatalf("GET /plugins: %d %+v", code, pl)
 	}
 	for _, p := range pl.Plugins {
-		want := map[string]string{"hello": "wasm hello-in,hello-out", "example-goplugin": "goplugin chat"}[p.Manifest.Name]
+		want := map[string]string{"hello": "wasm hello-in,hello-out", "slack": "goplugin chat"}[p.Manifest.Name]
 		if got := p.Manifest.Kind + " " + strings.Join(p.UsedBy, ","); got != want {
 			t.Errorf("plugin %s: %q, want %q", p.Manifest.Name, got, want)
 		}
@@ -172,7 +172,7 @@ func TestOneConnectorBothForms(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			sink, sinkHost := startChatSink(t)
 			data := t.TempDir()
-			installPluginAs(t, data, "example-goplugin", target)
+			installPluginAs(t, data, "slack", target)
 			h := startHub(t, copyConfigs(t, "testdata/bothforms"), data, map[string]string{
 				"ORDERS_API_KEY": "k", "SINK_URL": "http://" + sinkHost + "/chat", "SINK_HOST": sinkHost,
 			}, "")

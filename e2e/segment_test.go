@@ -25,7 +25,7 @@ import (
 	"github.com/junctionhub/junction/core/hub"
 	"github.com/junctionhub/junction/core/plugin/registry"
 
-	_ "github.com/junctionhub/junction/builtin/directory" // the in-process hub's directory tasks
+	_ "github.com/junctionhub/junction/builtin/directorytasks" // the in-process hub's directory tasks
 )
 
 // The Segment credentials the tests configure: the write key of the

@@ -13,6 +13,12 @@ var (
 // go-plugin binary serves from main.
 //
 //	func init() { pluginsdk.Register(New) }
+//
+// It holds one constructor, not names: a plugin program is one connector,
+// named by its Spec.Name. The host keeps the one namespace of names (its
+// core/names, shared with the builtin connectors and tasks), checks at
+// build that the manifest's name is the Spec's, and refuses at install a
+// name that a builtin already has.
 func Register(f func() Connector) {
 	regMu.Lock()
 	defer regMu.Unlock()

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/junctionhub/junction/core/config"
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -64,7 +64,7 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &pe):
 		return pe
-	case coredir.IsPermanent(err):
+	case directory.IsPermanent(err):
 		return pluginsdk.Errorf("%v", err)
 	}
 	return pluginsdk.Retryable("%v", err)
@@ -94,14 +94,14 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	if err != nil {
 		return nil, err
 	}
-	dist, created, err := d.dists.CreateDistribution(ctx, coredir.DistributionInput{
+	dist, created, err := d.dists.CreateDistribution(ctx, directory.DistributionInput{
 		ContactID: c.ID, SurveyID: sv.Name, Method: in.Method, RunID: call.RunID, IdempotencyKey: call.IdempotencyKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("survey %s: record distribution to %s: %w", sv.Name, c.ID, err)
 	}
 	out := &DistributeOutput{DistributionID: dist.ID, ContactID: c.ID, SurveyID: sv.Name, Method: in.Method, Via: via}
-	if !created && (dist.Status == coredir.StatusSent || dist.Status == coredir.StatusAnswered) {
+	if !created && (dist.Status == directory.StatusSent || dist.Status == directory.StatusAnswered) {
 		out.Status, out.ProviderMessageID, out.Link, out.AlreadySent = dist.Status, dist.ProviderMessageID, dist.Link, true
 		return out, nil
 	}
@@ -117,7 +117,7 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	out.Link = link
 	action, input, err := message(in, sv, c, dist.ID, link, to)
 	if err != nil {
-		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: err.Error(), Link: link}); uerr != nil {
+		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, directory.DistributionUpdate{Status: directory.StatusFailed, Error: err.Error(), Link: link}); uerr != nil {
 			return nil, fmt.Errorf("%v (and recording the failure: %w)", err, uerr)
 		}
 		return nil, permanent("survey %s to %s: %v", sv.Name, c.ID, err)
@@ -126,7 +126,7 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 	if perr != nil {
 		pe := pluginsdk.AsError(perr)
 		msg := fmt.Sprintf("survey %s: %s to %s (contact %s) failed: %s", sv.Name, in.Method, to, c.ID, pe.Message)
-		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, coredir.DistributionUpdate{Status: coredir.StatusFailed, Error: pe.Message, Link: link}); uerr != nil {
+		if _, uerr := d.dists.UpdateDistribution(ctx, dist.ID, directory.DistributionUpdate{Status: directory.StatusFailed, Error: pe.Message, Link: link}); uerr != nil {
 			d.log.Error("record failed distribution", "distribution", dist.ID, "error", uerr)
 			msg += fmt.Sprintf(" (recording the failure also failed: %v)", uerr)
 		}
@@ -139,16 +139,16 @@ func (d *distributor) distribute(ctx context.Context, call *task.Call) (*Distrib
 		return nil, fmt.Errorf("survey %s: %s to %s was sent (message %s) but recording it failed: %w", sv.Name, in.Method, to, msgID, err)
 	}
 	d.log.Info("survey distributed", "survey", sv.Name, "distribution", dist.ID, "contact", c.ID, "method", in.Method, "via", via)
-	out.Status, out.ProviderMessageID = coredir.StatusSent, msgID
+	out.Status, out.ProviderMessageID = directory.StatusSent, msgID
 	return out, nil
 }
 
 // address is where the method sends to, or a precise error.
-func address(c *coredir.Contact, method, survey string) (string, error) {
+func address(c *directory.Contact, method, survey string) (string, error) {
 	if c.Unsubscribed {
 		return "", permanent("contact %s has unsubscribed: not sending survey %s", c.ID, survey)
 	}
-	if method == coredir.MethodEmail {
+	if method == directory.MethodEmail {
 		if c.Email == "" {
 			return "", permanent("contact %s has no email address: cannot send survey %s by email", c.ID, survey)
 		}
@@ -177,7 +177,7 @@ func e164(phone string) string {
 // the only one able to.
 func (d *distributor) via(in *distributeInput) (string, pluginsdk.Performer, error) {
 	action, what := ActionSMS, "send SMS"
-	if in.Method == coredir.MethodEmail {
+	if in.Method == directory.MethodEmail {
 		action, what = ActionEmail, "send email"
 	}
 	able := func(c task.Connection) (pluginsdk.Performer, bool) {
@@ -220,7 +220,7 @@ func (d *distributor) via(in *distributeInput) (string, pluginsdk.Performer, err
 
 // personalLink signs the link of one distribution. It expires link_ttl
 // after the distribution was created, so retries render the same link.
-func (d *distributor) personalLink(ctx context.Context, sv *config.Survey, c *coredir.Contact, dist *coredir.Distribution, in *distributeInput) (string, error) {
+func (d *distributor) personalLink(ctx context.Context, sv *config.Survey, c *directory.Contact, dist *directory.Distribution, in *distributeInput) (string, error) {
 	emb := c.Embedded
 	if in.LinkEmbedded != nil {
 		emb = map[string]any{}
@@ -252,7 +252,7 @@ func (d *distributor) personalLink(ctx context.Context, sv *config.Survey, c *co
 
 // message renders the invitation and returns the action and input to
 // perform.
-func message(in *distributeInput, sv *config.Survey, c *coredir.Contact, distID, link, to string) (string, json.RawMessage, error) {
+func message(in *distributeInput, sv *config.Survey, c *directory.Contact, distID, link, to string) (string, json.RawMessage, error) {
 	name := sv.DisplayName
 	if name == "" {
 		name = sv.Name
@@ -265,7 +265,7 @@ func message(in *distributeInput, sv *config.Survey, c *coredir.Contact, distID,
 	if !strings.Contains(body, link) {
 		return "", nil, fmt.Errorf("message.body does not include the personal link: add [[ .link ]] where it goes")
 	}
-	if in.Method != coredir.MethodEmail {
+	if in.Method != directory.MethodEmail {
 		b, err := json.Marshal(map[string]string{"to": to, "body": body})
 		return ActionSMS, b, err
 	}

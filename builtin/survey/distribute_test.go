@@ -11,7 +11,7 @@ import (
 	"github.com/junctionhub/junction/builtin/smtp/smtptest"
 	"github.com/junctionhub/junction/builtin/twilio/twiliotest"
 	"github.com/junctionhub/junction/core/config"
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -120,7 +120,7 @@ func TestRetryAfterAProviderFailure(t *testing.T) {
 		!strings.HasPrefix(pe.Message, "survey SV_demo: sms to +393331234567 (contact CID_") {
 		t.Fatalf("error %v, want a retryable twilio 20503", err)
 	}
-	found, _ := h.dir.Find(context.Background(), "POOL_demo", coredir.Query{Phone: "+393331234567"}, 0)
+	found, _ := h.dir.Find(context.Background(), "POOL_demo", directory.Query{Phone: "+393331234567"}, 0)
 	dists, _ := h.dir.Distributions(context.Background(), found[0].ID)
 	if len(dists) != 1 || dists[0].Status != "failed" || !strings.Contains(dists[0].Error, "20503") {
 		t.Fatalf("distributions after the failure: %+v", dists)
@@ -143,7 +143,7 @@ func TestDistributeErrors(t *testing.T) {
 	h := newHub(t, hubOptions{smtp: smtptest.Options{RejectRecipients: []string{"gone@example.com"}}, extra: wrongPassword})
 	h.api.FailTo("+1555", twiliotest.Error{Status: 400, Code: 21211, Message: "The 'To' number +1555 is not a valid phone number."})
 	unsub := true
-	if _, _, err := h.dir.Upsert(context.Background(), "POOL_demo", coredir.ContactInput{Email: "out@example.com", Unsubscribed: &unsub}); err != nil {
+	if _, _, err := h.dir.Upsert(context.Background(), "POOL_demo", directory.ContactInput{Email: "out@example.com", Unsubscribed: &unsub}); err != nil {
 		t.Fatal(err)
 	}
 	email := func(contact, via, body string) string {

@@ -17,7 +17,7 @@ import (
 	"github.com/junctionhub/junction/builtin/twilio/twiliotest"
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -53,7 +53,7 @@ func openStore(t testing.TB) store.Store {
 type hub struct {
 	st         store.Store
 	env        *task.Env
-	dir        *coredir.Service
+	dir        *directory.Service
 	conns      *connector.Manager
 	mail       *smtptest.Server
 	api        *twiliotest.Server
@@ -91,7 +91,7 @@ func newHub(t testing.TB, o hubOptions) *hub {
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
 	h.conns = mgr
-	h.dir = coredir.New(h.st, []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"phone"}}}})
+	h.dir = directory.New(h.st, []*config.Directory{{Name: "POOL_demo", Dedup: [][]string{{"email"}, {"phone"}}}})
 	h.env = &task.Env{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Events: h.st.Log(), Secrets: h.st.Secrets(), Contacts: h.dir, Distributions: h.dir, Connections: mgr.ForTasks(),
@@ -181,7 +181,7 @@ func tokenOf(t *testing.T, link string) string {
 	return u.Query().Get(LinkParam)
 }
 
-func (h *hub) distribution(t *testing.T, id string) *coredir.Distribution {
+func (h *hub) distribution(t *testing.T, id string) *directory.Distribution {
 	t.Helper()
 	d, err := h.dir.Distribution(context.Background(), id)
 	if err != nil {

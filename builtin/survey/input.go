@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/builtin/internal/taskinput"
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // distributeInput is the `with:` block of survey.distribute.
 type distributeInput struct {
 	Survey, Directory, Method, Via string
-	Contact                        coredir.ContactInput
+	Contact                        directory.ContactInput
 	Subject, Body                  *messageTemplate // Subject is nil for SMS
 	Unsubscribe                    []*messageTemplate
 	LinkTTL                        time.Duration
@@ -93,8 +93,8 @@ func parseDistribute(raw json.RawMessage) (*distributeInput, error) {
 	if in.Method, err = taskinput.Required(m, "method", "with.method", " (email, sms or sms_two_way)"); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(coredir.Methods, in.Method) {
-		return nil, pluginsdk.Errorf("with.method: %q; want one of %s", in.Method, strings.Join(coredir.Methods, ", "))
+	if !slices.Contains(directory.Methods, in.Method) {
+		return nil, pluginsdk.Errorf("with.method: %q; want one of %s", in.Method, strings.Join(directory.Methods, ", "))
 	}
 	if in.Via, err = taskinput.String(m, "via", "with.via"); err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func parseMessageBlock(m map[string]any, in *distributeInput) error {
 	if in.Body, err = parseMessage("message.body", body); err != nil {
 		return pluginsdk.Errorf("%v", err)
 	}
-	if in.Method != coredir.MethodEmail {
+	if in.Method != directory.MethodEmail {
 		return nil // subject and unsubscribe are email headers
 	}
 	subject, err := taskinput.Required(msg, "subject", "with.message.subject", " for method email")

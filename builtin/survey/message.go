@@ -10,7 +10,7 @@ import (
 	"text/template"
 	"text/template/parse"
 
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 )
 
 // Send-time placeholders are written [[ ... ]]: a workflow's `with:` block
@@ -146,7 +146,7 @@ func (m *messageTemplate) render(data map[string]any) (string, error) {
 }
 
 // renderData is what a message template sees.
-func renderData(c *coredir.Contact, link, surveyID, surveyName, distributionID string) map[string]any {
+func renderData(c *directory.Contact, link, surveyID, surveyName, distributionID string) map[string]any {
 	emb := make(map[string]string, len(c.Embedded))
 	for k, v := range c.Embedded {
 		emb[k] = scalarText(v)

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 )
 
 func TestTextToHTML(t *testing.T) {
@@ -23,7 +23,7 @@ func TestTextToHTML(t *testing.T) {
 }
 
 func TestMessageTemplates(t *testing.T) {
-	c := &coredir.Contact{ID: "CID_1", FirstName: "Ann", Embedded: map[string]any{"Store": "Milano"}}
+	c := &directory.Contact{ID: "CID_1", FirstName: "Ann", Embedded: map[string]any{"Store": "Milano"}}
 	data := renderData(c, "https://s.example.com/?jt=t", "SV_demo", "Store visit", "DIST_1")
 	tests := []struct {
 		src, want, err string

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 )
@@ -43,7 +43,7 @@ func (r *recorder) record(ctx context.Context, call *task.Call) (*ReplyOutput, e
 		return nil, err
 	}
 	dist, err := r.dists.DistributionByPhone(ctx, in.From)
-	if errors.Is(err, coredir.ErrNotFound) {
+	if errors.Is(err, directory.ErrNotFound) {
 		return nil, permanent("no two-way SMS survey was sent to %s: reply %s (%q) matches no distribution", e164(in.From), in.MessageSID, in.Body)
 	}
 	if err != nil {

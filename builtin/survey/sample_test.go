@@ -16,7 +16,7 @@ import (
 	_ "github.com/junctionhub/junction/builtin/webhook" // the sample's inbound connection
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
-	coredir "github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/event"
 	"github.com/junctionhub/junction/core/mapping"
 	"github.com/junctionhub/junction/core/task"
@@ -108,7 +108,7 @@ func TestSampleRunsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = mgr.Close() })
-	dir := coredir.New(st, b.Directories)
+	dir := directory.New(st, b.Directories)
 	tenv := &task.Env{Logger: log, Events: st.Log(), Secrets: st.Secrets(), Contacts: dir, Distributions: dir,
 		Connections: mgr.ForTasks(), Surveys: b.Surveys}
 	ex := map[string]task.Executor{"survey.distribute": build(t, tenv, "survey.distribute"), "survey.record_reply": build(t, tenv, "survey.record_reply")}
@@ -148,7 +148,7 @@ func TestSampleRunsEndToEnd(t *testing.T) {
 	if ran := runWorkflows(t, b, "sms", ev, ex); len(ran) != 1 || ran[0] != "sms-survey-replies" {
 		t.Fatalf("the reply started %v", ran)
 	}
-	found, err := dir.Find(ctx, "POOL_demo", coredir.Query{Phone: "+393331234567"}, 0)
+	found, err := dir.Find(ctx, "POOL_demo", directory.Query{Phone: "+393331234567"}, 0)
 	if err != nil || len(found) != 1 {
 		t.Fatalf("find Giulia: %v, %v", found, err)
 	}

@@ -9,25 +9,31 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/junctionhub/junction/core/names"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // Builtin is a connector kind compiled into the binary.
 type Builtin struct {
-	// Name is what a connection's `connector:` names (webhook, s3, sftp).
+	// Name is what a connection's `connector:` names (webhook, s3, sftp);
+	// the registry's key is its ID, connector.<Name>.
 	Name string
 	// New returns a fresh, unconfigured connector.
 	New func() pluginsdk.Connector
 }
 
+// ID is the builtin's key in Junction's one namespace (core/names).
+func (b Builtin) ID() names.ID { return names.Connector(b.Name) }
+
 var (
 	mu       sync.RWMutex
-	builtins = map[string]Builtin{}
+	builtins = map[names.ID]Builtin{}
 )
 
-// Register adds a builtin connector kind. It is meant to be called from an
-// init function and panics on a mistake (empty name, nil constructor,
-// duplicate), so registration errors never survive to run time.
+// Register adds a builtin connector kind under the ID connector.<Name>. It
+// is meant to be called from an init function and panics on a mistake
+// (empty or malformed name, nil constructor, an ID already registered), so
+// registration errors never survive to run time.
 func Register(b Builtin) {
 	if b.Name == "" {
 		panic("connector.Register: empty name")
@@ -37,17 +43,16 @@ func Register(b Builtin) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := builtins[b.Name]; dup {
-		panic(fmt.Sprintf("connector.Register(%q): already registered", b.Name))
-	}
-	builtins[b.Name] = b
+	names.Register(b.ID())
+	builtins[b.ID()] = b
 }
 
-// LookupBuiltin returns the builtin connector kind with the name.
+// LookupBuiltin returns the builtin connector kind that `connector: name`
+// names.
 func LookupBuiltin(name string) (Builtin, bool) {
 	mu.RLock()
 	defer mu.RUnlock()
-	b, ok := builtins[name]
+	b, ok := builtins[names.Connector(name)]
 	return b, ok
 }
 

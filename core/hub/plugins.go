@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,9 +15,10 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
-	"github.com/junctionhub/junction/core/plugin/goplugin"
+	"github.com/junctionhub/junction/core/names"
+	"github.com/junctionhub/junction/core/plugin/gopluginhost"
 	"github.com/junctionhub/junction/core/plugin/registry"
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/core/task"
 )
 
@@ -40,8 +42,8 @@ type Plugins struct {
 	reg *registry.Registry
 
 	mu      sync.Mutex
-	runtime *wasm.Runtime
-	modules map[string]*wasm.Module // by name@version: compiled once, shared by connections
+	runtime *wasmhost.Runtime
+	modules map[string]*wasmhost.Module // by name@version: compiled once, shared by connections
 }
 
 // OpenPlugins opens the plugin registry in the data dir and, when asked,
@@ -57,7 +59,8 @@ func OpenPlugins(ctx context.Context, o PluginOptions) (*Plugins, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugins{o: o, reg: reg, modules: map[string]*wasm.Module{}}
+	p := &Plugins{o: o, reg: reg, modules: map[string]*wasmhost.Module{}}
+	refuseTaken(reg, o.Logger)
 	if o.Build {
 		if _, err := reg.EnsureBundled(ctx, o.Dirs, o.Progress); err != nil {
 			// A plugin that failed to build fails only the connections that
@@ -77,6 +80,9 @@ func (p *Plugins) Open(ctx context.Context, c *config.Connection) (connector.Ope
 		return connector.OpenBuiltin(ctx, c)
 	}
 	pl, err := p.reg.Resolve(c.Connector)
+	if errors.Is(err, names.ErrTaken) {
+		return connector.Opened{}, err
+	}
 	if err != nil {
 		return connector.Opened{}, fmt.Errorf("connector %q is neither a builtin (%s) nor an installed plugin: %w",
 			c.Connector, builtinNames(), err)
@@ -89,10 +95,10 @@ func (p *Plugins) Open(ctx context.Context, c *config.Connection) (connector.Ope
 		if err != nil {
 			return connector.Opened{}, err
 		}
-		wc := m.NewConnector(wasm.PoolOptions{Size: poolSize(c)})
+		wc := m.NewConnector(wasmhost.PoolOptions{Size: poolSize(c)})
 		return connector.Opened{Connector: wc, Closer: ctxCloser(wc.Close), Grants: grants}, nil
 	case registry.KindGoPlugin:
-		gc, err := goplugin.Start(ctx, goplugin.Options{Path: pl.ArtifactPath, Logger: log})
+		gc, err := gopluginhost.Start(ctx, gopluginhost.Options{Path: pl.ArtifactPath, Logger: log})
 		if err != nil {
 			return connector.Opened{}, fmt.Errorf("start plugin %s: %w", pl.Ref(), err)
 		}
@@ -115,14 +121,14 @@ func poolSize(c *config.Connection) int {
 
 // module compiles a Wasm plugin once per version; compiled code is cached on
 // disk in the data dir, so a restart instantiates without recompiling.
-func (p *Plugins) module(ctx context.Context, pl *registry.Plugin) (*wasm.Module, error) {
+func (p *Plugins) module(ctx context.Context, pl *registry.Plugin) (*wasmhost.Module, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if m := p.modules[pl.Ref()]; m != nil {
 		return m, nil
 	}
 	if p.runtime == nil {
-		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{
+		rt, err := wasmhost.NewRuntime(ctx, wasmhost.RuntimeOptions{
 			CacheDir: filepath.Join(p.o.DataDir, "wasm-cache"), Logger: p.o.Logger,
 		})
 		if err != nil {
@@ -215,7 +221,7 @@ func (c checker) bundled(ref string) bool {
 		mfs, _ := filepath.Glob(filepath.Join(d, "*", registry.ManifestFile))
 		for _, mf := range mfs {
 			m, err := registry.ReadManifest(filepath.Dir(mf))
-			if err == nil && m.Name == name && (version == "" || m.Version == version) {
+			if err == nil && m.Name == name && (version == "" || m.Version == version) && names.Taken(name) == nil {
 				return true
 			}
 		}

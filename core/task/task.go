@@ -1,5 +1,7 @@
-// Package task is the registry of builtin tasks (`uses: directory.upsert_contact`)
-// and the interface every task executor implements, builtin or connector action.
+// Package task is the registry of builtin tasks (`uses:
+// directory.upsert_contact`, registered as task.directory.upsert_contact in
+// core/names) and the interface every task executor implements, builtin or
+// connector action.
 //
 // A builtin task gets what it uses from the hub through the typed fields of
 // Env, each a small interface declared here (so core needs no import of
@@ -18,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/junctionhub/junction/core/event"
+	"github.com/junctionhub/junction/core/names"
 )
 
 // Call is one attempt of one task of a run.
@@ -52,7 +55,9 @@ func (f ExecutorFunc) Execute(ctx context.Context, c *Call) (json.RawMessage, er
 
 // Def is a builtin task kind.
 type Def struct {
-	// ID is what `uses:` names, e.g. "directory.upsert_contact".
+	// ID is what `uses:` names, e.g. "directory.upsert_contact": a group and
+	// a name. The registry's key is task.<ID> (core/names), so a task
+	// shares one namespace with the builtin connectors.
 	ID          string
 	Description string
 	// Needs lists the services of Env the task cannot run without. The
@@ -66,26 +71,25 @@ type Def struct {
 
 var (
 	mu   sync.RWMutex
-	defs = map[string]Def{}
+	defs = map[names.ID]Def{}
 )
 
-// Register adds a builtin task kind; call it from init. It panics on an empty
-// or duplicate ID, a nil constructor or an unknown service in Needs. The Def
-// that Lookup and All return has a New that checks Needs first.
+// Register adds a builtin task kind under the ID task.<ID>; call it from
+// init. It panics on an empty or malformed ID, one already registered, a nil
+// constructor or an unknown service in Needs. The Def that Lookup and All
+// return has a New that checks Needs first.
 func Register(d Def) {
 	if d.ID == "" || d.New == nil {
 		panic(fmt.Sprintf("task.Register(%q): empty id or nil constructor", d.ID))
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if _, dup := defs[d.ID]; dup {
-		panic(fmt.Sprintf("task.Register(%q): already registered", d.ID))
-	}
 	for _, s := range d.Needs {
 		if _, ok := serviceDocs[s]; !ok {
 			panic(fmt.Sprintf("task.Register(%q): needs %q, which is no service of task.Env", d.ID, s))
 		}
 	}
+	names.Register(names.Task(d.ID))
 	build := d.New
 	d.New = func(env *Env) (Executor, error) {
 		if env == nil {
@@ -96,14 +100,14 @@ func Register(d Def) {
 		}
 		return build(env)
 	}
-	defs[d.ID] = d
+	defs[names.Task(d.ID)] = d
 }
 
-// Lookup returns the builtin task kind with the ID.
+// Lookup returns the builtin task kind that `uses: id` names.
 func Lookup(id string) (Def, bool) {
 	mu.RLock()
 	defer mu.RUnlock()
-	d, ok := defs[id]
+	d, ok := defs[names.Task(id)]
 	return d, ok
 }
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
 	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
@@ -61,7 +61,7 @@ func benchForms(b *testing.B, fn func(b *testing.B, c pluginsdk.Connector)) {
 	}
 	b.Run("native", func(b *testing.B) { run(b, New()) })
 	b.Run("wasm", func(b *testing.B) {
-		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: 1})
+		c := hostrun.WasmModule(b, ".").NewConnector(wasmhost.PoolOptions{Size: 1})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		run(b, c)
 	})

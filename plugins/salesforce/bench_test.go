@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
 )
@@ -54,8 +54,8 @@ func BenchmarkReceive(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "notifications/s")
 	}
-	wasmConnector := func(b *testing.B, size int) *wasm.Connector {
-		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
+	wasmConnector := func(b *testing.B, size int) *wasmhost.Connector {
+		c := hostrun.WasmModule(b, ".").NewConnector(wasmhost.PoolOptions{Size: size})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}

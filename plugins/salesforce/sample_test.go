@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"testing"
 
-	_ "github.com/junctionhub/junction/builtin/directory" // registers the directory tasks the sample uses
-	_ "github.com/junctionhub/junction/builtin/smtp"      // registers the smtp connector
-	_ "github.com/junctionhub/junction/builtin/survey"    // registers survey.distribute
+	_ "github.com/junctionhub/junction/builtin/directorytasks" // registers the directory tasks the sample uses
+	_ "github.com/junctionhub/junction/builtin/smtp"           // registers the smtp connector
+	_ "github.com/junctionhub/junction/builtin/survey"         // registers survey.distribute
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/plugin/registry"

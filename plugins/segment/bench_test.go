@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
 	"github.com/junctionhub/junction/pluginsdk/plugintest/hostrun"
@@ -33,7 +33,7 @@ func BenchmarkReceive(b *testing.B) {
 		{"signed-webhook", webhookPost(track), 1},
 	}
 	wasmConnector := func(b *testing.B, size int) pluginsdk.Connector {
-		c := hostrun.WasmModule(b, ".").NewConnector(wasm.PoolOptions{Size: size})
+		c := hostrun.WasmModule(b, ".").NewConnector(wasmhost.PoolOptions{Size: size})
 		b.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}

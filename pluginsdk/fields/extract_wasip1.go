@@ -8,7 +8,7 @@ import (
 	"unsafe"
 )
 
-// Host functions served by the Junction Wasm host (core/plugin/wasm). The
+// Host functions served by the Junction Wasm host (core/plugin/wasmhost). The
 // names and signatures are part of the ABI (see pluginsdk/wasm/abi).
 
 //go:wasmimport junction json_paths

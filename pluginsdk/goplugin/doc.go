@@ -8,7 +8,7 @@
 //	func init() { pluginsdk.Register(New) }
 //	func main() { serve.Main() } // calls goplugin.Serve natively
 //
-// The host side (core/plugin/goplugin) starts the binary, dispenses the
+// The host side (core/plugin/gopluginhost) starts the binary, dispenses the
 // connector with [PluginSet] and talks to it through [Client]. Both sides
 // share [Handshake], so a binary built against another protocol version is
 // refused at start with go-plugin's message instead of failing mid-call.

@@ -206,7 +206,7 @@ func newPluginRemoveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, version, ok := strings.Cut(args[0], "@")
 			if !ok || name == "" || version == "" {
-				return usageError{fmt.Errorf("remove %q: want NAME@VERSION, e.g. example-goplugin@0.1.0", args[0])}
+				return usageError{fmt.Errorf("remove %q: want NAME@VERSION, e.g. slack@0.1.0", args[0])}
 			}
 			r, _, err := f.open(cmd)
 			if err != nil {

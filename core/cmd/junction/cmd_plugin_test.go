@@ -33,13 +33,13 @@ func TestPluginCommands(t *testing.T) {
 	tmp := t.TempDir()
 	dist := filepath.Join(tmp, "dist")
 	data := filepath.Join(tmp, "data")
-	artifact := filepath.Join(dist, "example-goplugin")
+	artifact := filepath.Join(dist, "slack")
 
-	out, err := runPlugin(t, "build", "../../../plugins/example-goplugin", "--out", artifact)
+	out, err := runPlugin(t, "build", "../../../plugins/slack", "--out", artifact)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	if !strings.Contains(out, "built example-goplugin@0.1.0 (goplugin)") || !strings.Contains(out, "sha256:") {
+	if !strings.Contains(out, "built slack@0.1.0 (goplugin)") || !strings.Contains(out, "sha256:") {
 		t.Errorf("build output:\n%s", out)
 	}
 
@@ -70,7 +70,7 @@ func TestPluginCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	if !strings.Contains(out, "installed example-goplugin@0.1.0 (goplugin, signed by "+pub+")") {
+	if !strings.Contains(out, "installed slack@0.1.0 (goplugin, signed by "+pub+")") {
 		t.Errorf("install output:\n%s", out)
 	}
 
@@ -85,14 +85,14 @@ func TestPluginCommands(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") ||
-		!strings.Contains(lines[1], "example-goplugin") || !strings.Contains(lines[1], "goplugin") || !strings.HasSuffix(lines[1], "signed") {
+		!strings.Contains(lines[1], "slack") || !strings.Contains(lines[1], "goplugin") || !strings.HasSuffix(lines[1], "signed") {
 		t.Errorf("list:\n%s", out)
 	}
 
-	if _, err := runPlugin(t, "remove", "example-goplugin", "--data", data); !isUsage(err) {
+	if _, err := runPlugin(t, "remove", "slack", "--data", data); !isUsage(err) {
 		t.Errorf("remove without a version: err = %v, want a usage error", err)
 	}
-	if out, err = runPlugin(t, "remove", "example-goplugin@0.1.0", "--data", data); err != nil {
+	if out, err = runPlugin(t, "remove", "slack@0.1.0", "--data", data); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
 	if out, _ = runPlugin(t, "list", "--data", data); !strings.Contains(out, "no plugins installed") {

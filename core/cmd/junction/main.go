@@ -16,7 +16,7 @@ import (
 	_ "time/tzdata"
 
 	// Builtin connectors and tasks register themselves.
-	_ "github.com/junctionhub/junction/builtin/directory"
+	_ "github.com/junctionhub/junction/builtin/directorytasks"
 	_ "github.com/junctionhub/junction/builtin/events"
 	_ "github.com/junctionhub/junction/builtin/s3"
 	_ "github.com/junctionhub/junction/builtin/sftp"

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/plugin/build"
-	"github.com/junctionhub/junction/core/plugin/goplugin"
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/gopluginhost"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -96,7 +96,7 @@ func readSpec(ctx context.Context, kind Kind, path string) (pluginsdk.Spec, erro
 	defer cancel()
 	switch kind {
 	case KindGoPlugin:
-		c, err := goplugin.Start(ctx, goplugin.Options{Path: path})
+		c, err := gopluginhost.Start(ctx, gopluginhost.Options{Path: path})
 		if err != nil {
 			return pluginsdk.Spec{}, err
 		}
@@ -107,7 +107,7 @@ func readSpec(ctx context.Context, kind Kind, path string) (pluginsdk.Spec, erro
 		if err != nil {
 			return pluginsdk.Spec{}, err
 		}
-		rt, err := wasm.NewRuntime(ctx, wasm.RuntimeOptions{})
+		rt, err := wasmhost.NewRuntime(ctx, wasmhost.RuntimeOptions{})
 		if err != nil {
 			return pluginsdk.Spec{}, err
 		}

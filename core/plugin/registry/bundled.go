@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/junctionhub/junction/core/names"
 )
 
 // EnsureBundled makes sure every plugin shipped as source under dirs (each
@@ -58,6 +60,9 @@ func (r *Registry) EnsureBundled(ctx context.Context, dirs []string, progress io
 func (r *Registry) ensureOne(ctx context.Context, src string, progress io.Writer) (*Plugin, error) {
 	m, err := ReadManifest(src)
 	if err != nil {
+		return nil, fmt.Errorf("bundled plugin %s: %w", src, err)
+	}
+	if err := names.Taken(m.Name); err != nil {
 		return nil, fmt.Errorf("bundled plugin %s: %w", src, err)
 	}
 	installed, _ := r.load(m.Name, m.Version)

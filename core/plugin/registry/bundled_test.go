@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/junctionhub/junction/core/plugin/goplugin"
+	"github.com/junctionhub/junction/core/plugin/gopluginhost"
 	"github.com/junctionhub/junction/core/plugin/registry"
 )
 
 // bundledModule lays out a module outside the repository holding a copy of
-// plugins/example-goplugin, the way a third party's plugin repository looks:
+// plugins/slack, the way a third party's plugin repository looks:
 // its own go.mod, requiring Junction (replaced by this checkout, so the
 // build needs no network). It returns the folder holding the plugin folder.
 func bundledModule(t *testing.T) string {
@@ -26,8 +26,8 @@ func bundledModule(t *testing.T) string {
 	}
 	mod := t.TempDir()
 	plugins := filepath.Join(mod, "plugins")
-	src := filepath.Join(repo, "plugins", "example-goplugin")
-	dst := filepath.Join(plugins, "example-goplugin")
+	src := filepath.Join(repo, "plugins", "slack")
+	dst := filepath.Join(plugins, "slack")
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestEnsureBundled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first EnsureBundled: %v\n%s", err, progress.String())
 	}
-	if len(ps) != 1 || ps[0].Ref() != "example-goplugin@0.1.0" || !ps[0].Bundled {
+	if len(ps) != 1 || ps[0].Ref() != "slack@0.1.0" || !ps[0].Bundled {
 		t.Fatalf("installed %v", ps)
 	}
 	first := ps[0]
@@ -86,11 +86,11 @@ func TestEnsureBundled(t *testing.T) {
 		t.Errorf("connector summary = %+v", c)
 	}
 	// And the installed executable is a working plugin.
-	c, err := goplugin.Start(ctx, goplugin.Options{Path: first.ArtifactPath})
+	c, err := gopluginhost.Start(ctx, gopluginhost.Options{Path: first.ArtifactPath})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Spec(); s.Name != "example-goplugin" {
+	if s := c.Spec(); s.Name != "slack" {
 		t.Errorf("installed plugin spec %s", s.Name)
 	}
 	c.Close()
@@ -108,7 +108,7 @@ func TestEnsureBundled(t *testing.T) {
 	}
 
 	// A changed source file is rebuilt and replaces the installed version.
-	notifier := filepath.Join(plugins, "example-goplugin", "notifier.go")
+	notifier := filepath.Join(plugins, "slack", "notifier.go")
 	b, _ := os.ReadFile(notifier)
 	b = bytes.Replace(b, []byte(`Description: "Slack-style notifier`), []byte(`Description: "Chat notifier`), 1)
 	if err := os.WriteFile(notifier, b, 0o644); err != nil {
@@ -143,7 +143,7 @@ func TestInstallFromSource(t *testing.T) {
 	r := open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	p, err := r.Install(ctx, filepath.Join(plugins, "example-goplugin"), registry.InstallOptions{})
+	p, err := r.Install(ctx, filepath.Join(plugins, "slack"), registry.InstallOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestBuildDist(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("needs the go toolchain")
 	}
-	src := filepath.Join(bundledModule(t), "example-goplugin")
+	src := filepath.Join(bundledModule(t), "slack")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	m, err := registry.BuildDist(ctx, src, "", nil)
@@ -180,10 +180,10 @@ func TestBuildDist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if built.Artifact != m.Artifact || built.Artifact.File != "example-goplugin" || built.Signature != "" {
+	if built.Artifact != m.Artifact || built.Artifact.File != "slack" || built.Signature != "" {
 		t.Errorf("dist manifest artifact %+v, returned %+v", built.Artifact, m.Artifact)
 	}
-	if _, err := registry.BuildDist(ctx, src, filepath.Join(src, "example-goplugin"), nil); err == nil || !strings.Contains(err.Error(), "outside the source directory") {
+	if _, err := registry.BuildDist(ctx, src, filepath.Join(src, "slack"), nil); err == nil || !strings.Contains(err.Error(), "outside the source directory") {
 		t.Errorf("building into the source directory: err = %v", err)
 	}
 	if source, err := registry.ReadManifest(src); err != nil || source.Artifact.File != "" {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/junctionhub/junction/core/names"
 )
 
 // Install verifies the plugin at path and installs it. path is one of:
@@ -26,8 +28,9 @@ import (
 // Install refuses an artifact whose sha256 differs from the manifest's, a
 // signature that does not verify with a trusted key, an unsigned plugin
 // when signatures are required, a capability not granted, and a version
-// that is already installed with other content. Installing the same content
-// again returns the installed plugin.
+// that is already installed with other content, and a name that belongs to
+// a builtin connector or a group of builtin tasks (names.Taken). Installing
+// the same content again returns the installed plugin.
 func (r *Registry) Install(ctx context.Context, path string, o InstallOptions) (*Plugin, error) {
 	src, cleanup, err := r.stage(ctx, path, o.Progress)
 	if err != nil {
@@ -67,6 +70,9 @@ func (r *Registry) stage(ctx context.Context, path string, progress io.Writer) (
 	m, err := ReadManifest(path)
 	if err != nil {
 		return "", noop, err
+	}
+	if err := names.Taken(m.Name); err != nil {
+		return "", noop, err // before a build that could only be thrown away
 	}
 	if m.Artifact.File != "" {
 		if _, err := os.Stat(filepath.Join(path, m.Artifact.File)); err == nil {
@@ -118,6 +124,9 @@ func artifactName(m *Manifest) string {
 func (r *Registry) installDir(src string, o InstallOptions, rec record, replace bool) (*Plugin, error) {
 	m, err := ReadManifest(src)
 	if err != nil {
+		return nil, err
+	}
+	if err := names.Taken(m.Name); err != nil {
 		return nil, err
 	}
 	if err := m.checkArtifact(); err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/junctionhub/junction/core/names"
 )
 
 // ManifestFile is the name of a plugin's manifest, in its source directory,
@@ -29,7 +31,7 @@ const (
 
 // Manifest describes a plugin: junction-plugin.yaml.
 //
-//	name: example-goplugin            # lowercase; what connections name
+//	name: slack                       # lowercase; what connections name
 //	version: 0.1.0                    # semantic version
 //	kind: goplugin                    # wasm | goplugin
 //	description: Slack-style notifier
@@ -42,7 +44,7 @@ const (
 //	  kv: false                       # whether it uses ctx.KV
 //	  secrets: []                     # names of secrets it reads
 //	artifact:                         # filled by `junction plugin build`
-//	  file: example-goplugin
+//	  file: slack
 //	  sha256: 9f86d08...
 //	signature: MEUCIQ...              # optional: see SignedMessage
 //
@@ -90,7 +92,6 @@ type Artifact struct {
 func (m *Manifest) Ref() string { return m.Name + "@" + m.Version }
 
 var (
-	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 	hostRE   = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
 	secretRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -127,7 +128,7 @@ func parseManifest(b []byte) (*Manifest, error) {
 // validate checks everything but the artifact.
 func (m *Manifest) validate() error {
 	var errs []error
-	if !nameRE.MatchString(m.Name) {
+	if !names.ValidName(m.Name) {
 		errs = append(errs, fmt.Errorf("name %q: want lowercase letters, digits, - or _, starting with a letter", m.Name))
 	}
 	if _, err := parseSemver(m.Version); err != nil {

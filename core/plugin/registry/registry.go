@@ -1,8 +1,10 @@
 // Package registry keeps the installed connector plugins under the data
 // directory: it verifies a plugin's manifest, checksum, signature and
-// capabilities before installing it, keeps several versions side by side,
-// resolves name or name@version to an installed plugin, and builds the
-// plugins bundled as source (EnsureBundled, run by `junction up`).
+// capabilities before installing it, refuses a name that belongs to a
+// builtin (core/names: plugins and builtins share one namespace, and a
+// builtin never silently shadows a plugin), keeps several versions side by
+// side, resolves name or name@version to an installed plugin, and builds
+// the plugins bundled as source (EnsureBundled, run by `junction up`).
 //
 // Layout:
 //
@@ -27,6 +29,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/junctionhub/junction/core/names"
 )
 
 const recordFile = "installed.json"
@@ -98,13 +102,13 @@ func (r *Registry) Dir() string { return r.root }
 // List returns every installed plugin version, by name then version. A
 // version directory that cannot be read is skipped.
 func (r *Registry) List() []*Plugin {
-	names, err := os.ReadDir(r.root)
+	dirs, err := os.ReadDir(r.root)
 	if err != nil {
 		return nil
 	}
 	var out []*Plugin
-	for _, n := range names {
-		if !n.IsDir() || !nameRE.MatchString(n.Name()) {
+	for _, n := range dirs {
+		if !n.IsDir() || !names.ValidName(n.Name()) {
 			continue // staging directories start with a dot
 		}
 		for _, p := range r.versions(n.Name()) {
@@ -165,10 +169,17 @@ func (r *Registry) load(name, version string) (*Plugin, error) {
 // Resolve finds an installed plugin by "name@version", or by "name" for the
 // highest installed version (releases rank above pre-releases, so 1.2.0 is
 // picked over 1.3.0-rc.1 unless only pre-releases are installed).
+//
+// A plugin whose name belongs to a builtin (names.Taken), installed before
+// the builtin existed or by an older Junction, is refused here with the
+// message Install gives, rather than shadowed by the builtin.
 func (r *Registry) Resolve(ref string) (*Plugin, error) {
 	name, version, pinned := strings.Cut(ref, "@")
-	if !nameRE.MatchString(name) {
+	if !names.ValidName(name) {
 		return nil, fmt.Errorf("resolve plugin %q: bad name", ref)
+	}
+	if err := names.Taken(name); err != nil {
+		return nil, fmt.Errorf("plugin %s is refused: %w", ref, err)
 	}
 	if pinned {
 		if _, err := parseSemver(version); err != nil {
@@ -211,7 +222,7 @@ func (r *Registry) installedHint(name string) string {
 // Remove deletes an installed version. Whether a connection still pins it
 // is the caller's to check.
 func (r *Registry) Remove(name, version string) error {
-	if !nameRE.MatchString(name) {
+	if !names.ValidName(name) {
 		return fmt.Errorf("remove plugin %s@%s: bad name", name, version)
 	}
 	if _, err := parseSemver(version); err != nil {

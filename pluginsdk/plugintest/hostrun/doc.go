@@ -18,9 +18,9 @@
 // heavy on purpose; keep it out of tests that only need the native suite:
 //   - core/plugin/build, which runs the Go toolchain (`go build`, so a test
 //     needs Go and the plugin's module dependencies at hand);
-//   - core/plugin/wasm and with it the wazero runtime (about a second to
+//   - core/plugin/wasmhost and with it the wazero runtime (about a second to
 //     compile a module, done once per test binary);
-//   - core/plugin/goplugin and with it hashicorp/go-plugin and gRPC (each
+//   - core/plugin/gopluginhost and with it hashicorp/go-plugin and gRPC (each
 //     connector is a child process, killed when its test ends).
 //
 // Everything else a connector's tests need (the suite, a fake host, Target and

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/plugin/build"
-	"github.com/junctionhub/junction/core/plugin/goplugin"
+	"github.com/junctionhub/junction/core/plugin/gopluginhost"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
 )
@@ -70,12 +70,12 @@ func GoPlugin(t testing.TB, dir string) func(t *testing.T) pluginsdk.Connector {
 // StartGoPlugin starts the go-plugin executable at path (see BuildGoPlugin)
 // the way Junction does; the process is killed when t ends. Warnings and
 // errors of the host adapter (restarts, the plugin's stderr) go to t's log.
-func StartGoPlugin(t testing.TB, path string) *goplugin.Connector {
+func StartGoPlugin(t testing.TB, path string) *gopluginhost.Connector {
 	t.Helper()
 	w := plugintest.LogWriter(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := goplugin.Start(ctx, goplugin.Options{
+	c, err := gopluginhost.Start(ctx, gopluginhost.Options{
 		Path:   path,
 		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/junctionhub/junction/core/plugin/build"
-	"github.com/junctionhub/junction/core/plugin/wasm"
+	"github.com/junctionhub/junction/core/plugin/wasmhost"
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/plugintest"
 )
@@ -18,8 +18,8 @@ import (
 var shared struct {
 	mu      sync.Mutex
 	builds  map[string][]byte
-	rt      *wasm.Runtime
-	modules map[string]*wasm.Module
+	rt      *wasmhost.Runtime
+	modules map[string]*wasmhost.Module
 }
 
 // BuildWasm builds the plugin in dir to Wasm (once per test binary) and
@@ -52,16 +52,16 @@ func BuildWasm(t testing.TB, dir string) []byte {
 
 // Runtime returns the Wasm runtime shared by this test binary (64 MiB memory
 // limit, 10 s call timeout). It lives until the process exits.
-func Runtime(t testing.TB) *wasm.Runtime {
+func Runtime(t testing.TB) *wasmhost.Runtime {
 	t.Helper()
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	return runtimeLocked(t)
 }
 
-func runtimeLocked(t testing.TB) *wasm.Runtime {
+func runtimeLocked(t testing.TB) *wasmhost.Runtime {
 	if shared.rt == nil {
-		rt, err := wasm.NewRuntime(context.Background(), wasm.RuntimeOptions{})
+		rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.RuntimeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func runtimeLocked(t testing.TB) *wasm.Runtime {
 }
 
 // WasmModule builds (once) and compiles (once) the plugin in dir.
-func WasmModule(t testing.TB, dir string) *wasm.Module {
+func WasmModule(t testing.TB, dir string) *wasmhost.Module {
 	t.Helper()
 	b := BuildWasm(t, dir)
 	abs, _ := filepath.Abs(dir)
@@ -85,7 +85,7 @@ func WasmModule(t testing.TB, dir string) *wasm.Module {
 		t.Fatal(err)
 	}
 	if shared.modules == nil {
-		shared.modules = map[string]*wasm.Module{}
+		shared.modules = map[string]*wasmhost.Module{}
 	}
 	shared.modules[abs] = m
 	return m
@@ -98,7 +98,7 @@ func Wasm(t testing.TB, dir string) func(t *testing.T) pluginsdk.Connector {
 	t.Helper()
 	m := WasmModule(t, dir)
 	return func(t *testing.T) pluginsdk.Connector {
-		c := m.NewConnector(wasm.PoolOptions{Size: 2})
+		c := m.NewConnector(wasmhost.PoolOptions{Size: 2})
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}

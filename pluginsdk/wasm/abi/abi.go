@@ -1,5 +1,5 @@
 // Package abi is the wire contract between the Junction Wasm host
-// (core/plugin/wasm) and a connector's guest glue (pluginsdk/wasm): export and
+// (core/plugin/wasmhost) and a connector's guest glue (pluginsdk/wasm): export and
 // import names, role numbers, and the compact binary envelope both sides
 // encode. Connector authors never use it directly.
 //

@@ -1,9 +1,0 @@
-//go:build !linux
-
-package goplugin
-
-import "os/exec"
-
-// dieWithParent is a no-op where the kernel offers no parent-death signal;
-// Close still kills the process.
-func dieWithParent(*exec.Cmd) {}

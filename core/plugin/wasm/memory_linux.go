@@ -1,5 +1,0 @@
-package wasm
-
-import "syscall"
-
-const mapNoReserve = syscall.MAP_NORESERVE

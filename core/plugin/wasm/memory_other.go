@@ -1,9 +1,0 @@
-//go:build !unix
-
-package wasm
-
-import "context"
-
-// withGuestMemory keeps wazero's default allocator where anonymous mappings
-// are not available.
-func withGuestMemory(ctx context.Context) context.Context { return ctx }
