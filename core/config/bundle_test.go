@@ -35,9 +35,10 @@ func TestLoadGood(t *testing.T) {
 		Timezone: "Europe/Rome", MaxBodyBytes: 512 << 10, PluginDirs: []string{"plugins", "/opt/junction/plugins"},
 		TrustedKeys:       []string{"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
 		RequireSignatures: true, Workers: 4,
-		Retry:     RetryPolicy{MaxAttempts: 3, InitialInterval: 2 * time.Second, MaxInterval: 5 * time.Minute},
-		Retention: DefaultRetention(),
-		Pos:       Pos{File: "testdata/good/settings.yaml", Line: 2, Col: 1},
+		Retry:       RetryPolicy{MaxAttempts: 3, InitialInterval: 2 * time.Second, MaxInterval: 5 * time.Minute},
+		Retention:   DefaultRetention(),
+		MemoryLimit: 256 << 20,
+		Pos:         Pos{File: "testdata/good/settings.yaml", Line: 2, Col: 1},
 	}
 	if !reflect.DeepEqual(s, wantSettings) {
 		t.Errorf("Settings =\n%+v\nwant\n%+v", s, wantSettings)
@@ -185,6 +186,7 @@ func TestDefaults(t *testing.T) {
 		Addr: ":8080", DataDir: "./data", Timezone: "UTC", MaxBodyBytes: 1 << 20, PluginDirs: []string{"plugins"},
 		Retention: DefaultRetention(),
 		Workers:   DefaultWorkers, Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
+		MemoryLimit: DefaultMemoryLimit,
 	}
 	if !reflect.DeepEqual(b.Settings, want) {
 		t.Errorf("Settings = %+v, want %+v", b.Settings, want)

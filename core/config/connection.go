@@ -34,6 +34,8 @@ type Connection struct {
 	ConfigPos map[string]Pos
 	// Inbound limits who may push to the connection; nil when not set.
 	Inbound *Inbound
+	// fromEnv marks the config values that came from ${VAR} (see FromEnv).
+	fromEnv map[string]bool
 }
 
 // Auth is how a connection authenticates (spec.auth). Its type decides which
@@ -123,6 +125,8 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 				c.Config[p.key] = d.value(p.val, joinPath(o.sub("config"), p.key), "", nil)
 				c.ConfigPos[p.key] = d.pos(p.keyNode)
 			}
+			c.fromEnv = map[string]bool{}
+			d.envPaths(n, nil, c.fromEnv)
 		}
 	}
 	if v := o.get("schedule"); v != nil {

@@ -62,6 +62,8 @@
 //	    max_data_bytes: 20GiB        # optional cap on the data dir (default: none); the
 //	                                 # oldest events, then finished runs, go first
 //	    min_free_bytes: 256MiB       # below this much free disk, writes get 503; at least 8MiB
+//	  memory_limit: 128MiB           # Go soft memory limit of `junction serve`, or none;
+//	                                 # a GOMEMLIMIT environment variable wins
 //
 // All keys are optional and default as shown, except max_data_bytes, which
 // is unset by default. Dedup keys have no retention of their own: each

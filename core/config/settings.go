@@ -59,6 +59,10 @@ type Settings struct {
 	TrustedProxies []netip.Prefix
 	// Retention bounds what the store keeps (retention); see Retention.
 	Retention Retention
+	// MemoryLimit is the Go runtime's soft memory limit for `junction serve`
+	// (memory_limit): a size, default DefaultMemoryLimit, or NoMemoryLimit
+	// for none. A GOMEMLIMIT environment variable overrides it.
+	MemoryLimit int64
 	// Pos is where the Settings document starts; zero when there is none.
 	Pos Pos
 }
@@ -88,6 +92,7 @@ func DefaultSettings() Settings {
 		Workers:      DefaultWorkers,
 		Retry:        DefaultRetry(),
 		Retention:    DefaultRetention(),
+		MemoryLimit:  DefaultMemoryLimit,
 	}
 }
 
@@ -96,7 +101,7 @@ func DefaultRetry() RetryPolicy {
 	return RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute}
 }
 
-var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies", "retention"}
+var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies", "retention", "memory_limit"}
 
 // settings decodes the Settings document's spec (nil: all defaults).
 func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
@@ -174,6 +179,11 @@ func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
 	if v := o.get("workers"); v != nil {
 		if n, ok := d.positiveInt(v, o.sub("workers")); ok {
 			s.Workers = n
+		}
+	}
+	if v := o.get("memory_limit"); v != nil {
+		if n, ok := d.memoryLimit(v, o.sub("memory_limit")); ok {
+			s.MemoryLimit = n
 		}
 	}
 	if v := o.get("retry"); v != nil {

@@ -38,8 +38,8 @@ type Opened struct {
 type Grants struct {
 	Plugin string // name@version, for error messages
 	// HTTPHosts the plugin may reach. The connection's network.allow_hosts,
-	// when set, is the operator's explicit list for that connection and is
-	// used instead; with neither, the plugin gets no outbound HTTP.
+	// when set, narrows it: a request must pass both lists. Without a
+	// grant the plugin gets no outbound HTTP.
 	HTTPHosts []string
 	KV        bool
 }
@@ -154,19 +154,19 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	log := o.Logger.With("connection", cc.Name)
-	allow := cc.Network.AllowHosts
-	if g := opened.Grants; g != nil && len(allow) == 0 {
-		allow = g.HTTPHosts
-	}
-	client := host.NewHTTPClient(host.HTTPOptions{
-		AllowHosts: allow, AllowPrivate: cc.Network.AllowPrivate,
+	hopts := host.HTTPOptions{
+		AllowHosts: cc.Network.AllowHosts, AllowPrivate: cc.Network.AllowPrivate,
 		Logger: log, Connection: cc.Name,
-	})
+	}
+	if g := opened.Grants; g != nil {
+		hopts.Grant = &host.HostGrant{Plugin: g.Plugin, Hosts: g.HTTPHosts}
+	}
+	client := host.NewHTTPClient(hopts)
 	var httpc pluginsdk.HTTPClient = client
 	var kv pluginsdk.KV = host.NewKV(o.Store.KV(), cc.Name)
 	if g := opened.Grants; g != nil {
-		if len(allow) == 0 {
-			httpc = denied{fmt.Sprintf("plugin %s was not granted outbound HTTP (capabilities.http_hosts), and connection %s sets no network.allow_hosts", g.Plugin, cc.Name)}
+		if len(g.HTTPHosts) == 0 {
+			httpc = denied{fmt.Sprintf("plugin %s was not granted outbound HTTP (capabilities.http_hosts)", g.Plugin)}
 		}
 		if !g.KV {
 			kv = denied{fmt.Sprintf("plugin %s was not granted the KV store (capabilities.kv)", g.Plugin)}

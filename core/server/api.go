@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/workflow"
 	"github.com/junctionhub/junction/pluginsdk"
@@ -174,7 +174,7 @@ type connectionView struct {
 func (s *Server) connectionViews(c *fiber.Ctx) []connectionView {
 	out := []connectionView{}
 	for _, conn := range s.o.Connections.All() {
-		v := connectionView{Name: conn.Name(), Connector: conn.Config.Connector, Spec: conn.Spec, Auth: conn.Config.Auth.Type, Config: redact(conn.Config.Config, conn.Spec)}
+		v := connectionView{Name: conn.Name(), Connector: conn.Config.Connector, Spec: conn.Spec, Auth: conn.Config.Auth.Type, Config: connector.RedactedConfig(conn.Config, conn.Spec)}
 		if conn.ReceivesPushes() {
 			base := s.o.PublicURL
 			if base == "" {
@@ -185,39 +185,6 @@ func (s *Server) connectionViews(c *fiber.Ctx) []connectionView {
 		out = append(out, v)
 	}
 	return out
-}
-
-// redact hides config values the spec marks as secrets, and anything whose
-// key looks like one, so "show connection" never prints credentials.
-func redact(cfg map[string]any, spec pluginsdk.Spec) map[string]any {
-	if cfg == nil {
-		return nil
-	}
-	secret := map[string]bool{}
-	for _, p := range spec.Config {
-		if p.Type == pluginsdk.TypeSecret {
-			secret[p.Name] = true
-		}
-	}
-	out := make(map[string]any, len(cfg))
-	for k, v := range cfg {
-		if secret[k] || looksSecret(k) {
-			out[k] = "<redacted>"
-			continue
-		}
-		out[k] = v
-	}
-	return out
-}
-
-func looksSecret(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"secret", "password", "token", "key"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) listConnections(c *fiber.Ctx) error {

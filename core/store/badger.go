@@ -55,6 +55,7 @@ type Badger struct {
 	closeErr  error
 	stopGC    chan struct{}
 	gcDone    chan struct{}
+	trimDone  chan struct{}
 }
 
 var _ Store = (*Badger)(nil)
@@ -81,7 +82,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Badger, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 
-	bopts := badger.DefaultOptions(dir).
+	bopts := serviceOptions(badger.DefaultOptions(dir), opts.InMemory).
 		// Every acknowledged write must survive a crash: the committer
 		// batches writes so that one sync covers many callers.
 		WithSyncWrites(true).
@@ -109,6 +110,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Badger, error) {
 		stopGC: make(chan struct{}),
 		gcDone: make(chan struct{}),
 	}
+	b.trimDone = make(chan struct{})
 	lastSeq, err := b.recoverLastSeq()
 	if err != nil {
 		_ = db.Close()
@@ -125,6 +127,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Badger, error) {
 	}
 	b.commit = newCommitter(db, logger, now, lastSeq, b.counts, guard)
 	go b.gcLoop(opts.GCInterval, opts.InMemory)
+	if opts.InMemory {
+		close(b.trimDone)
+	} else {
+		go b.trimLoop(dir, trimInterval, b.stopGC, b.trimDone)
+	}
 	return b, nil
 }
 
@@ -147,6 +154,7 @@ func (b *Badger) Close() error {
 		b.commit.close()
 		close(b.stopGC)
 		<-b.gcDone
+		<-b.trimDone
 		b.closing.Lock()
 		b.closed = true
 		b.closeErr = b.db.Close()

@@ -318,7 +318,10 @@ func TestBatchSplitting(t *testing.T) {
 			if !tt.estimate {
 				s.commit.maxCount, s.commit.maxSize = 1<<62, 1<<62
 			}
-			const calls, per = 12, 1000 // ~12 MB: more than one transaction
+			// Sized from Badger's own limit, which depends on the memtable
+			// size: 12 calls hold about two transactions' worth of entries.
+			const calls = 12
+			per := int(s.db.MaxBatchCount()/6) + 1
 			var ops []interface {
 				op
 				wait() error
@@ -336,7 +339,7 @@ func TestBatchSplitting(t *testing.T) {
 				ops = append(ops, o)
 				appends = append(appends, o)
 			}
-			huge := make([]AppendRequest, 12000) // alone more than a transaction holds
+			huge := make([]AppendRequest, s.db.MaxBatchCount()+1) // alone more than a transaction holds
 			for j := range huge {
 				huge[j] = AppendRequest{Connection: "huge", Payload: payload}
 			}

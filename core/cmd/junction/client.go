@@ -53,33 +53,9 @@ type apiErr struct {
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
-	u := c.base + "/api/v1" + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	data, err := c.doRaw(ctx, method, path, q, body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach junction at %s (start it with `junction up`, or pass --server): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("read response: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e apiErr
-		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s", e.Error.Message)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -87,6 +63,40 @@ func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, b
 		}
 	}
 	return nil
+}
+
+// doRaw calls the API and returns the body of a successful answer as
+// received (see rawjson.go for why some callers need it so).
+func (c *apiClient) doRaw(ctx context.Context, method, path string, q url.Values, body []byte) ([]byte, error) {
+	u := c.base + "/api/v1" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach junction at %s (start it with `junction up`, or pass --server): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e apiErr
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
+			return nil, fmt.Errorf("%s", e.Error.Message)
+		}
+		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return data, nil
 }
 
 func printJSON(w io.Writer, v any) error {

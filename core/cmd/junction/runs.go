@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/junctionhub/junction/core/store"
 )
 
 func newRunsCmd() *cobra.Command {
@@ -37,17 +35,18 @@ func newRunsCmd() *cobra.Command {
 				}
 			}
 			q.Set("limit", strconv.Itoa(limit))
-			var res struct {
-				Runs []*store.Run `json:"runs"`
-				Next string       `json:"next"`
-			}
-			if err := c.do(cmd.Context(), "GET", "/runs", q, nil, &res); err != nil {
+			data, err := c.doRaw(cmd.Context(), "GET", "/runs", q, nil)
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), res)
+				return printRawJSON(cmd.OutOrStdout(), data)
 			}
-			printRuns(cmd.OutOrStdout(), res.Runs)
+			runs, err := decodeRunRows(data)
+			if err != nil {
+				return fmt.Errorf("decode response of GET /runs: %w", err)
+			}
+			printRuns(cmd.OutOrStdout(), runs)
 			return nil
 		},
 	}
@@ -65,20 +64,63 @@ func newRunsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res struct {
-				Run *store.Run `json:"run"`
-			}
-			if err := c.do(cmd.Context(), "GET", "/runs/"+url.PathEscape(args[0]), nil, nil, &res); err != nil {
+			data, err := c.doRaw(cmd.Context(), "GET", "/runs/"+url.PathEscape(args[0]), nil, nil)
+			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), res.Run)
+			run, ok, err := rawMember(data, "run")
+			if err != nil || !ok {
+				return fmt.Errorf("decode response of GET /runs/%s: no run in it (%v)", args[0], err)
+			}
+			return printRawJSON(cmd.OutOrStdout(), run)
 		},
 	}
 	cmd.AddCommand(list, show)
 	return cmd
 }
 
-func printRuns(w io.Writer, runs []*store.Run) {
+// runRow is what `runs list` shows of a run: never its payloads.
+type runRow struct {
+	ID        string    `json:"id"`
+	Workflow  string    `json:"workflow"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+	Error     string    `json:"error"`
+}
+
+// decodeRunRows reads the runs of a /runs answer, skipping their payloads
+// (see rawjson.go).
+func decodeRunRows(data []byte) ([]runRow, error) {
+	list, ok, err := rawMember(data, "runs")
+	if err != nil || !ok {
+		return nil, fmt.Errorf("no runs list: %v", err)
+	}
+	elems, err := rawElements(list)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]runRow, len(elems))
+	for i, e := range elems {
+		if err := decodeShallow(e, &rows[i], "id", "workflow", "status", "createdAt", "error"); err != nil {
+			return nil, fmt.Errorf("run %d: %w", i, err)
+		}
+	}
+	return rows, nil
+}
+
+// decodeRunMember reads the shallow fields of the "run" of an answer.
+func decodeRunMember(data []byte, run *runRow) error {
+	raw, ok, err := rawMember(data, "run")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("no run in the answer")
+	}
+	return decodeShallow(raw, run, "id", "workflow", "status", "createdAt", "error")
+}
+
+func printRuns(w io.Writer, runs []runRow) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tWORKFLOW\tSTATUS\tCREATED\tERROR")
 	for _, r := range runs {
@@ -110,13 +152,15 @@ func newReplayCmd() *cobra.Command {
 				return err
 			}
 			if len(args) == 1 {
-				var res struct {
-					Run *store.Run `json:"run"`
-				}
-				if err := c.do(cmd.Context(), "POST", "/runs/"+url.PathEscape(args[0])+"/replay", nil, nil, &res); err != nil {
+				data, err := c.doRaw(cmd.Context(), "POST", "/runs/"+url.PathEscape(args[0])+"/replay", nil, nil)
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "replaying %s as %s\n", args[0], res.Run.ID)
+				var run runRow
+				if err := decodeRunMember(data, &run); err != nil {
+					return fmt.Errorf("decode response of POST /runs/%s/replay: %w", args[0], err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "replaying %s as %s\n", args[0], run.ID)
 				return nil
 			}
 			q := url.Values{}

@@ -34,6 +34,7 @@ func newUpCmd(build bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			applyMemoryLimit(h.Settings.MemoryLimit, logger)
 			a, err := h.Listen()
 			if err != nil {
 				h.Close()

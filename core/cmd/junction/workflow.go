@@ -104,17 +104,20 @@ func newWorkflowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res struct {
-				Run *store.Run `json:"run"`
-			}
-			if err := c.do(cmd.Context(), "POST", "/workflows/"+url.PathEscape(args[0])+"/run", nil, data, &res); err != nil {
+			resp, err := c.doRaw(cmd.Context(), "POST", "/workflows/"+url.PathEscape(args[0])+"/run", nil, data)
+			if err != nil {
 				return err
 			}
-			if err := printJSON(cmd.OutOrStdout(), res.Run); err != nil {
+			var run runRow
+			if err := decodeRunMember(resp, &run); err != nil {
+				return fmt.Errorf("decode response of POST /workflows/%s/run: %w", args[0], err)
+			}
+			raw, _, _ := rawMember(resp, "run")
+			if err := printRawJSON(cmd.OutOrStdout(), raw); err != nil {
 				return err
 			}
-			if res.Run.Status == store.StatusFailed {
-				return fmt.Errorf("run %s failed: %s", res.Run.ID, res.Run.Error)
+			if run.Status == store.StatusFailed {
+				return fmt.Errorf("run %s failed: %s", run.ID, run.Error)
 			}
 			return nil
 		},

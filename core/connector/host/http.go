@@ -52,6 +52,20 @@ type HTTPOptions struct {
 	Logger *slog.Logger
 	// Connection names the connection in errors and logs.
 	Connection string
+	// Grant, when set, is the install grant of the plugin behind the
+	// connection: a request must then pass both it and AllowHosts (see
+	// HostGrant).
+	Grant *HostGrant
+}
+
+// HostGrant is the set of hosts a plugin was granted at install
+// (capabilities.http_hosts). The connection's AllowHosts can only narrow it:
+// the operator who writes a connection must not be able to hand a plugin
+// more network than the one who installed it agreed to. An empty Hosts
+// grants nothing, unlike an empty AllowHosts, which means any public host.
+type HostGrant struct {
+	Plugin string // name@version, for errors
+	Hosts  []string
 }
 
 // HTTPClient is the pluginsdk.HTTPClient the host gives a connection. It is
@@ -64,6 +78,7 @@ type HTTPClient struct {
 	nets      []netip.Prefix
 	timeout   time.Duration
 	maxBody   int64
+	grant     *grantList // nil: no plugin grant applies (builtins)
 	log       *slog.Logger
 	transport *http.Transport
 	client    *http.Client
@@ -81,6 +96,9 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 		timeout: o.DefaultTimeout,
 		maxBody: o.MaxResponseBytes,
 		log:     o.Logger,
+	}
+	if o.Grant != nil {
+		c.grant = &grantList{plugin: o.Grant.Plugin, hosts: newAllowList(o.Grant.Hosts)}
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultHTTPTimeout
@@ -140,13 +158,35 @@ func (c *HTTPClient) checkURL(u *url.URL) error {
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
-	if !c.allow.allows(host, port) {
-		if u.Port() != "" {
-			return c.refuse("host %q is not in network.allow_hosts", net.JoinHostPort(normalizeHost(host), port))
-		}
-		return c.refuse("host %q is not in network.allow_hosts", normalizeHost(host))
+	shown := normalizeHost(host)
+	if u.Port() != "" {
+		shown = net.JoinHostPort(shown, port)
+	}
+	connOK := c.allow.allows(host, port)
+	grantOK := c.grant == nil || c.grant.allows(host, port)
+	switch {
+	case !connOK && !grantOK:
+		return c.refuse("host %q is neither in plugin %s's install grant (capabilities.http_hosts) nor in network.allow_hosts", shown, c.grant.plugin)
+	case !grantOK:
+		return c.refuse("host %q is not in plugin %s's install grant (capabilities.http_hosts)", shown, c.grant.plugin)
+	case !connOK:
+		return c.refuse("host %q is not in network.allow_hosts", shown)
 	}
 	return nil
+}
+
+// grantList is a plugin's install grant. Unlike a connection's allow-list,
+// an empty grant allows nothing.
+type grantList struct {
+	plugin string
+	hosts  allowList
+}
+
+func (g *grantList) allows(host, port string) bool {
+	if len(g.hosts.patterns) == 0 {
+		return false
+	}
+	return g.hosts.allows(host, port)
 }
 
 func (c *HTTPClient) checkRedirect(req *http.Request, via []*http.Request) error {

@@ -18,6 +18,15 @@ import (
 // plugins/slack, the way a third party's plugin repository looks:
 // its own go.mod, requiring Junction (replaced by this checkout, so the
 // build needs no network). It returns the folder holding the plugin folder.
+//
+// The go.mod states Junction's go version and lists every requirement of
+// Junction's own go.mod, as a tidy plugin module would. With only `require
+// junction` (or an older go version), the go command builds the module graph
+// itself, and graph pruning stops at modules whose go.mod predates Go 1.17:
+// it then reads their requirements' go.mod files too (fatih/color v1.13.0 →
+// go-colorable v0.1.9), which building Junction never needs. Those are in a
+// module cache only by chance, so with GOPROXY=off the test failed on a
+// fresh machine.
 func bundledModule(t *testing.T) string {
 	t.Helper()
 	repo, err := filepath.Abs("../../..")
@@ -35,18 +44,49 @@ func bundledModule(t *testing.T) string {
 		copyTo(t, filepath.Join(src, f), filepath.Join(dst, f))
 	}
 	copyTo(t, filepath.Join(repo, "go.sum"), filepath.Join(mod, "go.sum"))
-	gomod := "module example.com/bundled\n\ngo 1.26\n\nrequire github.com/junctionhub/junction v0.0.0\n\nreplace github.com/junctionhub/junction => " + repo + "\n"
+	gomod := "module example.com/bundled\n\n" +
+		goModDirectives(t, filepath.Join(repo, "go.mod")) +
+		"\nrequire github.com/junctionhub/junction v0.0.0\n\n" +
+		"\nreplace github.com/junctionhub/junction => " + repo + "\n"
 	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// Record the indirect requirements (what `go mod tidy` would), offline.
-	cmd := exec.Command("go", "list", "-mod=mod", "-deps", "./...")
+	// The module must build offline, with what building Junction fetched:
+	// -mod=readonly (the default) loads no module graph beyond go.mod.
+	cmd := exec.Command("go", "list", "-deps", "./...")
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("prepare module: %v\n%s", err, out)
 	}
 	return plugins
+}
+
+// goModDirectives returns the go, toolchain and require directives of a
+// go.mod file. The go version must be Junction's too: a lower one makes the
+// go command load the module graph beyond go.mod (see bundledModule).
+func goModDirectives(t *testing.T, gomod string) string {
+	t.Helper()
+	b, err := os.ReadFile(gomod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case in:
+			out.WriteString(line + "\n")
+			in = trimmed != ")"
+		case strings.HasPrefix(trimmed, "require ("):
+			out.WriteString(line + "\n")
+			in = true
+		case strings.HasPrefix(trimmed, "require "), strings.HasPrefix(trimmed, "go "), strings.HasPrefix(trimmed, "toolchain "):
+			out.WriteString(line + "\n")
+		}
+	}
+	return out.String()
 }
 
 func copyTo(t *testing.T, from, to string) {

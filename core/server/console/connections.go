@@ -73,8 +73,9 @@ func (con *Console) card(c *fiber.Ctx, conn *connector.Conn) *connCard {
 			cd.Workflows = append(cd.Workflows, wf.Name)
 		}
 	}
-	for _, k := range sortedKeys(conn.Config.Config) {
-		cd.Config = append(cd.Config, configRow{Key: k, Value: configValue(k, conn.Config.Config[k], conn.Spec)})
+	shown := connector.RedactedConfig(conn.Config, conn.Spec)
+	for _, k := range sortedKeys(shown) {
+		cd.Config = append(cd.Config, configRow{Key: k, Value: configValue(shown[k])})
 	}
 	counted := map[string]int64{}
 	if con.o.Stats != nil {
@@ -115,20 +116,8 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// configValue shows a config value, hiding secrets: those the connector's
-// spec marks as secret and anything whose key looks like one.
-func configValue(key string, v any, spec pluginsdk.Spec) string {
-	for _, p := range spec.Config {
-		if p.Name == key && p.Type == pluginsdk.TypeSecret {
-			return "<redacted>"
-		}
-	}
-	k := strings.ToLower(key)
-	for _, w := range []string{"secret", "password", "token", "key"} {
-		if strings.Contains(k, w) {
-			return "<redacted>"
-		}
-	}
+// configValue renders a value of connector.RedactedConfig for the page.
+func configValue(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}

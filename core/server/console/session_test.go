@@ -259,7 +259,10 @@ func TestSessionSurvivesRestartNotTokenRotation(t *testing.T) {
 // address the form answers 429, even to the right token, until the window
 // ends; then the right token works again.
 func TestLoginFailuresAreLimited(t *testing.T) {
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// The clock also sets the session cookie's expiry, which the test's
+	// cookie jar checks against the real time: a fixed date would make the
+	// test fail once that date has passed.
+	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	f := newFixture(t, func(o *Options) { o.Now = clock })
