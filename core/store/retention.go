@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -499,59 +498,4 @@ func (o *deleteOp) apply(b *batch) error {
 func (b *Badger) deleteKeys(ctx context.Context, keys [][]byte) error {
 	o := &deleteOp{writeOp: newWriteOp(ctx), keys: keys}
 	return b.commit.submit(ctx, o, o.done)
-}
-
-// reclaim gives the space of removed records back to the file system.
-// Badger drops a deleted record only when a compaction merges its
-// tombstone with it, and tombstones first sit in the memtable; so once a
-// quarter of the tree (at least 1 MiB) was removed and a memtable flush
-// has happened since (a table newer than the mark exists), the tree is
-// flattened into one level, which drops them all, and the value log is
-// garbage collected.
-func (x *Expirer) reclaim(s *Sweep) error {
-	if x.b.db.Opts().InMemory || x.pending == 0 {
-		return nil
-	}
-	tables := x.b.db.Tables()
-	var lsm int64
-	var newest uint64
-	for _, t := range tables {
-		lsm += int64(t.OnDiskSize)
-		newest = max(newest, t.ID)
-	}
-	if x.mark == 0 {
-		x.mark = newest + 1 // tombstones are in the memtable, not yet in a table
-	}
-	if newest < x.mark || x.pending < max(lsm/4, 1<<20) {
-		return nil
-	}
-	if err := x.b.flatten(); err != nil {
-		return err
-	}
-	x.pending, x.mark = 0, 0
-	s.Compacted = true
-	return nil
-}
-
-// flatten compacts every level into one and then collects the value log,
-// unless the store is closing.
-func (b *Badger) flatten() error {
-	b.closing.RLock()
-	defer b.closing.RUnlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if err := b.db.Flatten(1); err != nil {
-		return fmt.Errorf("compact after expiry: %w", err)
-	}
-	for {
-		err := b.db.RunValueLogGC(0.5)
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
-			return nil
-		}
-		return fmt.Errorf("value log gc after expiry: %w", err)
-	}
 }

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// flushMarker is a key no record uses; reclaim writes it and drops it to
+// make Badger flush its memtable (see flushMemtable).
+var flushMarker = []byte("reclaim/flush")
+
+// reclaim gives the space of removed records back to the file system.
+// Badger drops a deleted record only when a compaction merges its
+// tombstone with it, and records its value-log garbage only then; and
+// tombstones first sit in the memtable. So once a quarter of the data (at
+// least 1 MiB) was removed, the tombstones are written to a table (by a
+// memtable flush that traffic brought, or one forced here), the tree is
+// flattened into one level, which drops the deleted keys and counts their
+// values as garbage, and the value log is collected.
+func (x *Expirer) reclaim(s *Sweep) error {
+	if x.b.db.Opts().InMemory || x.pending == 0 {
+		return nil
+	}
+	du, err := x.b.diskUsage()
+	if err != nil {
+		return fmt.Errorf("reclaim after expiry: %w", err)
+	}
+	if x.pending < max(du.DataBytes/4, 1<<20) {
+		return nil
+	}
+	var newest uint64
+	for _, t := range x.b.db.Tables() {
+		newest = max(newest, t.ID)
+	}
+	if x.mark == 0 {
+		x.mark = newest + 1 // tombstones are in the memtable, not yet in a table
+	}
+	if newest < x.mark {
+		// With values in the value log, a memtable holds keys and
+		// pointers only and fills slowly: waiting for traffic to flush
+		// it could keep the space for days.
+		if err := x.b.flushMemtable(); err != nil {
+			return err
+		}
+	}
+	if err := x.b.flatten(); err != nil {
+		return err
+	}
+	x.pending, x.mark = 0, 0
+	s.Compacted = true
+	return nil
+}
+
+// flushMemtable makes Badger write its memtable to a table now. Badger has
+// no call for that alone, but DropPrefix flushes the memtable before it
+// drops anything, when the prefix holds data: so a marker key is written
+// and dropped. Writes wait for the flush of one memtable (Options'
+// MemTableSize, tens of milliseconds), which is why reclaim does it only
+// when a quarter of the data is waiting for it.
+func (b *Badger) flushMemtable() error {
+	b.closing.RLock()
+	defer b.closing.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(flushMarker, nil) }); err != nil {
+		return fmt.Errorf("flush memtable after expiry: %w", err)
+	}
+	if err := b.db.DropPrefix(flushMarker); err != nil {
+		return fmt.Errorf("flush memtable after expiry: %w", err)
+	}
+	return nil
+}
+
+// flatten compacts every level into one and then collects the value log,
+// unless the store is closing.
+func (b *Badger) flatten() error {
+	b.closing.RLock()
+	defer b.closing.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	if err := b.db.Flatten(1); err != nil {
+		return fmt.Errorf("compact after expiry: %w", err)
+	}
+	for {
+		err := b.db.RunValueLogGC(0.5)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		return fmt.Errorf("value log gc after expiry: %w", err)
+	}
+}
