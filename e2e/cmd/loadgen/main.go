@@ -37,7 +37,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "junction binary to run (default: build ./core/cmd/junction)")
 	flag.StringVar(&o.settings, "settings", "", "Settings spec as YAML flow pairs, e.g. 'memory_limit: 160MiB, workers: 8'")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary config and data dir")
-	flag.BoolVar(&o.bomb, "bomb", false, "at the end, post a gzip bomb (600 bytes, 200 MiB inflated) without credentials and watch RSS for a minute")
+	flag.BoolVar(&o.bomb, "bomb", false, "at the end, post a gzip bomb (about 1 MB, 1 GiB inflated) with the API key and watch RSS for a minute")
 	flag.Parse()
 	if o.conc < 1 || o.dur <= 0 {
 		fmt.Fprintln(os.Stderr, "loadgen: -c must be ≥ 1 and -d > 0")
