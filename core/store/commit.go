@@ -169,7 +169,18 @@ func (c *committer) runPending() bool {
 		ops = refuse(ops, err)
 	}
 	for start := 0; start < len(ops); {
-		start += c.commitPrefix(ops[start:])
+		if x, ok := ops[start].(*exclusiveOp); ok {
+			x.finish(x.fn())
+			start++
+			continue
+		}
+		end := start + 1
+		for end < len(ops) && !isExclusive(ops[end]) {
+			end++
+		}
+		for start < end {
+			start += c.commitPrefix(ops[start:end])
+		}
 	}
 	clear(ops) // drop references so finished ops can be collected
 	c.spare = ops[:0]

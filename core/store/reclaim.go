@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -19,7 +20,7 @@ var flushMarker = []byte("reclaim/flush")
 // memtable flush that traffic brought, or one forced here), the tree is
 // flattened into one level, which drops the deleted keys and counts their
 // values as garbage, and the value log is collected.
-func (x *Expirer) reclaim(s *Sweep) error {
+func (x *Expirer) reclaim(ctx context.Context, s *Sweep) error {
 	if x.b.db.Opts().InMemory || x.pending == 0 {
 		return nil
 	}
@@ -41,7 +42,7 @@ func (x *Expirer) reclaim(s *Sweep) error {
 		// With values in the value log, a memtable holds keys and
 		// pointers only and fills slowly: waiting for traffic to flush
 		// it could keep the space for days.
-		if err := x.b.flushMemtable(); err != nil {
+		if err := x.b.flushMemtable(ctx); err != nil {
 			return err
 		}
 	}
@@ -56,23 +57,45 @@ func (x *Expirer) reclaim(s *Sweep) error {
 // flushMemtable makes Badger write its memtable to a table now. Badger has
 // no call for that alone, but DropPrefix flushes the memtable before it
 // drops anything, when the prefix holds data: so a marker key is written
-// and dropped. Writes wait for the flush of one memtable (Options'
-// MemTableSize, tens of milliseconds), which is why reclaim does it only
-// when a quarter of the data is waiting for it.
-func (b *Badger) flushMemtable() error {
-	b.closing.RLock()
-	defer b.closing.RUnlock()
-	if b.closed {
-		return ErrClosed
-	}
-	if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(flushMarker, nil) }); err != nil {
-		return fmt.Errorf("flush memtable after expiry: %w", err)
-	}
-	if err := b.db.DropPrefix(flushMarker); err != nil {
+// and dropped. DropPrefix refuses writes (ErrBlockedWrites) instead of
+// holding them while it flushes, so it runs on the committer's goroutine
+// between two commits, where no write of the store is in flight: appends
+// wait for the flush of one memtable (Options' MemTableSize, tens of
+// milliseconds), which is why reclaim does it only when a quarter of the
+// data is waiting for it.
+func (b *Badger) flushMemtable(ctx context.Context) error {
+	o := &exclusiveOp{writeOp: newWriteOp(ctx), fn: func() error {
+		if err := b.db.Update(func(txn *badger.Txn) error { return txn.Set(flushMarker, nil) }); err != nil {
+			return err
+		}
+		return b.db.DropPrefix(flushMarker)
+	}}
+	if err := b.commit.submit(ctx, o, o.done); err != nil {
 		return fmt.Errorf("flush memtable after expiry: %w", err)
 	}
 	return nil
 }
+
+// exclusiveOp runs fn on the committer's goroutine, alone: the ops queued
+// before it are committed first, those after it wait. It is a reclaimer,
+// so it runs while the disk guard refuses writes.
+type exclusiveOp struct {
+	writeOp
+	fn func() error
+}
+
+func isExclusive(o op) bool {
+	_, ok := o.(*exclusiveOp)
+	return ok
+}
+
+func (o *exclusiveOp) cost() (count, size int64) { return 0, 0 }
+
+func (o *exclusiveOp) apply(*batch) error {
+	return errors.New("store: an exclusive op joined a batch") // runPending never lets it
+}
+
+func (o *exclusiveOp) reclaims() {}
 
 // flatten compacts every level into one and then collects the value log,
 // unless the store is closing.

@@ -184,7 +184,7 @@ func (x *Expirer) sweep(ctx context.Context, now time.Time, s *Sweep) error {
 		}
 	}
 	x.pending += s.Bytes
-	return x.reclaim(s)
+	return x.reclaim(ctx, s)
 }
 
 // ageCutoff is the creation time before which records of that age are
