@@ -4,9 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
+
+// pace waits as long as the last expiry batch took, so a long expiry
+// takes at most about half of the store's time and ingest keeps the rest:
+// expiry has days of slack, a sender waiting for its ack has none.
+// Measured with BenchmarkIngestDuringExpiry (220k records expired under
+// 64 writers, 2 cores): ingest p99 during expiry was 1.6-2.3x the quiet
+// p99 unpaced, and is 1.4-1.6x paced.
+func (x *Expirer) pace(ctx context.Context, took time.Duration) error {
+	t := time.NewTimer(took)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-x.stop:
+		return ErrClosed
+	}
+}
 
 // flushMarker is a key no record uses; reclaim writes it and drops it to
 // make Badger flush its memtable (see flushMemtable).

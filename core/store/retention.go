@@ -226,12 +226,16 @@ func (x *Expirer) expireEvents(ctx context.Context, cutoff time.Time, floor uint
 	var n int
 	var bytes int64
 	for {
+		start := time.Now()
 		keys, size, more, err := x.scanEvents(cutoff, floor, budget-bytes, budget > 0)
 		if err != nil || len(keys) == 0 {
 			return n, bytes, err
 		}
 		if err := x.b.deleteKeys(ctx, keys); err != nil {
 			return n, bytes, fmt.Errorf("expire events: %w", err)
+		}
+		if err := x.pace(ctx, time.Since(start)); err != nil {
+			return n, bytes, err
 		}
 		last, _ := seqOfLogKey(keys[len(keys)-1])
 		x.logLow = last + 1
@@ -314,6 +318,7 @@ func (x *Expirer) expireRuns(ctx context.Context, cutoff, deadCutoff time.Time, 
 	var bytes int64
 	from, firstKept := x.runLow, ""
 	for {
+		start := time.Now()
 		page, err := x.scanRuns(from, stopAt, cutoff, deadCutoff, budget-bytes, budget > 0)
 		if err != nil {
 			return n, bytes, err
@@ -325,6 +330,9 @@ func (x *Expirer) expireRuns(ctx context.Context, cutoff, deadCutoff time.Time, 
 			o := &runExpireOp{writeOp: newWriteOp(ctx), ids: page.ids, dead: page.dead}
 			if err := x.b.commit.submit(ctx, o, o.done); err != nil {
 				return n, bytes, fmt.Errorf("expire runs: %w", err)
+			}
+			if err := x.pace(ctx, time.Since(start)); err != nil {
+				return n, bytes, err
 			}
 			n += o.deleted
 			bytes += page.size
