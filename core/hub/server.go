@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/fetch/fetchapi"
@@ -15,6 +16,7 @@ import (
 	"github.com/junctionhub/junction/core/stats/statsapi"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/store/storeapi"
+	"github.com/junctionhub/junction/core/workflow/workflowapi"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -28,14 +30,17 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 	reconfigure := func(ctx context.Context, name string) error { return h.Conns.Reconfigure(ctx, name) }
 	return server.New(server.Options{
 		TLS: tlsConfig, TrustedProxies: h.Settings.TrustedProxies,
-		Store: h.Store, Connections: h.Conns, Engine: h.Engine, Bundle: h.Bundle, AdminTokenHash: adminHash,
+		Store: h.Store, Connections: h.Conns, Engine: h.Engine, AdminTokenHash: adminHash,
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: h.Settings.PublicURL, Metrics: metrics, Logger: h.log,
 		Console: h.Console,
 		OnAppended: func(reqs []store.AppendRequest, results []store.AppendResult) {
 			h.Stats.ObserveAppended(reqs, results, time.Now())
 		},
 		APIs: server.APIs{
-			Directory: &directoryapi.API{Directory: dirs},
+			Workflows:   &workflowapi.API{Bundle: h.Bundle, Engine: h.Engine, Store: h.Store},
+			Connections: &connectorapi.API{Connections: h.Conns, PublicURL: h.Settings.PublicURL},
+			Events:      &storeapi.Events{Log: h.Store.Log()},
+			Directory:   &directoryapi.API{Directory: dirs},
 			Fetch: &fetchapi.API{
 				Runner: h.Fetch, Store: h.Store, Logger: h.log,
 				// The new credentials or key are stored by now; reopening the

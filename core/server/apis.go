@@ -3,18 +3,26 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/fetch/fetchapi"
 	"github.com/junctionhub/junction/core/plugin/pluginapi"
 	"github.com/junctionhub/junction/core/schedule/scheduleapi"
 	"github.com/junctionhub/junction/core/stats/statsapi"
 	"github.com/junctionhub/junction/core/store/storeapi"
+	"github.com/junctionhub/junction/core/workflow/workflowapi"
 )
 
 // APIs are the domain APIs the server mounts under /api/v1, behind the
 // admin token. Each is its domain's api package (see the package doc); a
 // nil one is not served, and its paths answer 404.
 type APIs struct {
+	// Workflows: /workflows, /runs, /dead-letters.
+	Workflows *workflowapi.API
+	// Connections: /connections and /connections/:name.
+	Connections *connectorapi.API
+	// Events: /events/:id.
+	Events *storeapi.Events
 	// Directory: /directories, /contacts, /distributions.
 	Directory *directoryapi.API
 	// Fetch: a connection's jobs, metadata, credentials and webhook key.
@@ -31,6 +39,15 @@ type APIs struct {
 
 // routes adds every API that is set to the /api/v1 group.
 func (a APIs) routes(api fiber.Router) {
+	if a.Workflows != nil {
+		a.Workflows.Routes(api)
+	}
+	if a.Connections != nil {
+		a.Connections.Routes(api)
+	}
+	if a.Events != nil {
+		a.Events.Routes(api)
+	}
 	if a.Directory != nil {
 		a.Directory.Routes(api)
 	}

@@ -10,23 +10,26 @@
 //     connector, plugin/registry, ...) knows nothing of HTTP: it does not
 //     import fiber, this package or the console.
 //   - A domain's handlers live in its own api subpackage, named for it:
-//     directory/directoryapi, fetch/fetchapi, stats/statsapi,
-//     schedule/scheduleapi, plugin/pluginapi, store/storeapi. Each exports
-//     an API struct holding the services it needs, and a Routes method
-//     that adds its paths to the /api/v1 group it is given. An api package
-//     imports its domain and fiber, never this package or the console.
+//     workflow/workflowapi (workflows, runs, dead letters),
+//     connector/connectorapi (connections), store/storeapi (status,
+//     events), directory/directoryapi, fetch/fetchapi, stats/statsapi,
+//     schedule/scheduleapi, plugin/pluginapi. Each exports an API struct
+//     holding the services it needs, and a Routes method that adds its
+//     paths to the /api/v1 group it is given. An api package imports its
+//     domain and fiber, never this package or the console; errors are
+//     rendered by core/internal/apierror, the one error shape.
 //   - This package is the only place that registers them: Options.APIs
 //     holds one typed field per domain API, and New mounts each that is
-//     set, behind the admin token. The hooks, the health and metrics
-//     endpoints, and the run, workflow, connection and event routes
-//     (api.go) are the server's own: they serve the store, the engine and
-//     the connections the hooks need anyway.
+//     set, behind the admin token. Every /api/v1 route is an api
+//     package's: the server itself serves only the hooks, /healthz,
+//     /readyz and /metrics, and mounts the console.
 //   - The console (server/console) follows the same rule: its pages are
 //     its own, it reads the domains through the small interfaces of
 //     console/sources.go, which the hub adapts (core/hub/console*.go), and
 //     the server mounts it (Options.Console). No domain or api package
 //     imports it.
 //
-// Only this package, its subpackages and the api packages import fiber;
-// core/hub, which assembles the node, does not.
+// Only this package, its subpackages, the api packages and
+// core/internal/apierror import fiber; core/hub, which assembles the node,
+// does not.
 package server

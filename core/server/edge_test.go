@@ -18,8 +18,10 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/internal/apierror"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/workflow"
+	"github.com/junctionhub/junction/core/workflow/workflowapi"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -114,8 +116,9 @@ func newEdgeServer(t *testing.T) *edgeServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.s = New(Options{Store: st, Connections: m, Engine: eng, Bundle: &config.Bundle{}, AdminTokenHash: sha256.Sum256([]byte("tok")),
-		MaxBodyBytes: edgeMaxBody, Logger: quiet})
+	e.s = New(Options{Store: st, Connections: m, Engine: eng, AdminTokenHash: sha256.Sum256([]byte("tok")),
+		MaxBodyBytes: edgeMaxBody, Logger: quiet,
+		APIs: APIs{Workflows: &workflowapi.API{Bundle: &config.Bundle{}, Engine: eng, Store: st}}})
 	return e
 }
 
@@ -209,7 +212,7 @@ func TestHookRefusals(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", resp.StatusCode, b, tc.code)
 			}
 			if tc.errCode != "" {
-				var eb errorBody
+				var eb apierror.Body
 				if err := json.Unmarshal(b, &eb); err != nil || eb.Error.Code != tc.errCode || eb.Error.Message == "" {
 					t.Errorf("body %s, want the JSON error shape with code %s", b, tc.errCode)
 				}

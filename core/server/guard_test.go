@@ -94,7 +94,7 @@ func guardServer(t *testing.T, p *pki, conns []*config.Connection, trusted []net
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Store: st, Connections: m, Engine: e, Bundle: &config.Bundle{}, AdminTokenHash: sha256.Sum256([]byte("tok")),
+	s := New(Options{Store: st, Connections: m, Engine: e, AdminTokenHash: sha256.Sum256([]byte("tok")),
 		Logger: quiet, TLS: tc, TrustedProxies: trusted})
 	if clock != nil {
 		s.guards.now = clock.Now

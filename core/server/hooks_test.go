@@ -14,6 +14,7 @@ import (
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/workflow"
+	"github.com/junctionhub/junction/core/workflow/workflowapi"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -71,7 +72,8 @@ func newTestServer(t *testing.T, recvErr error) (*Server, *store.Badger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{Store: st, Connections: m, Engine: e, Bundle: &config.Bundle{}, AdminTokenHash: sha256.Sum256([]byte("tok")), MaxBodyBytes: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
+	return New(Options{Store: st, Connections: m, Engine: e, AdminTokenHash: sha256.Sum256([]byte("tok")), MaxBodyBytes: 64, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		APIs: APIs{Workflows: &workflowapi.API{Bundle: &config.Bundle{}, Engine: e, Store: st}}}), st
 }
 
 func do(t *testing.T, s *Server, method, path, body string) (int, string) {

@@ -17,8 +17,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/internal/apierror"
 	"github.com/junctionhub/junction/core/server/internal/faillimit"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/workflow"
@@ -28,8 +28,8 @@ import (
 type Options struct {
 	Store       store.Store
 	Connections *connector.Manager
-	Engine      *workflow.Engine
-	Bundle      *config.Bundle
+	// Engine tells how far dispatch lags the log (/readyz, /metrics).
+	Engine *workflow.Engine
 	// AdminTokenHash is the SHA-256 of the admin bearer token.
 	AdminTokenHash [32]byte
 	// MaxBodyBytes limits every request body, and a push's body after
@@ -116,17 +116,6 @@ func (s *Server) routes() {
 	app.All("/hooks/:connection/*", s.hook)
 
 	api := app.Group("/api/v1", s.requireToken)
-	api.Get("/workflows", s.listWorkflows)
-	api.Get("/workflows/:name", s.getWorkflow)
-	api.Post("/workflows/:name/run", s.runWorkflow)
-	api.Get("/runs", s.listRuns)
-	api.Get("/runs/:id", s.getRun)
-	api.Post("/runs/:id/replay", s.replayRun)
-	api.Get("/dead-letters", s.listDeadLetters)
-	api.Post("/dead-letters/replay", s.replayDeadLetters)
-	api.Get("/connections", s.listConnections)
-	api.Get("/connections/:name", s.getConnection)
-	api.Get("/events/:id", s.getEvent)
 	s.o.APIs.routes(api)
 	if s.o.Console != nil {
 		s.o.Console.Mount(app)
@@ -241,18 +230,8 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	return apiError(c, fiber.StatusInternalServerError, "internal", err.Error(), nil)
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Details any    `json:"details,omitempty"`
-}
-
 func apiError(c *fiber.Ctx, status int, code, msg string, details any) error {
-	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, Details: details}})
+	return apierror.Write(c, status, code, msg, details)
 }
 
 // hookConnection returns the connection name of a /hooks/{connection} path,

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/internal/apierror"
 )
 
 // API holds what the directory routes need.
@@ -39,17 +40,8 @@ func (a *API) Routes(r fiber.Router) {
 
 type handlers struct{ svc *directory.Service }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 func fail(c *fiber.Ctx, status int, code, msg string) error {
-	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg}})
+	return apierror.Write(c, status, code, msg, nil)
 }
 
 // failErr answers with the status err calls for.

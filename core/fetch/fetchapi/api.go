@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/junctionhub/junction/core/fetch"
+	"github.com/junctionhub/junction/core/internal/apierror"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -57,14 +58,7 @@ func (a *API) Routes(r fiber.Router) {
 }
 
 func apiError(c *fiber.Ctx, status int, code, msg string, details any) error {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Details any    `json:"details,omitempty"`
-	}
-	return c.Status(status).JSON(struct {
-		Error detail `json:"error"`
-	}{detail{code, msg, details}})
+	return apierror.Write(c, status, code, msg, details)
 }
 
 // name returns the :name parameter, copied: fiber's strings point into a

@@ -198,7 +198,7 @@ func fixtureOn(t testing.TB, dir string, st *store.Badger, b *config.Bundle, mod
 	}
 	t.Cleanup(con.Close)
 	srv := server.New(server.Options{
-		Store: st, Connections: conns, Engine: eng, Bundle: b, AdminTokenHash: o.AdminTokenHash,
+		Store: st, Connections: conns, Engine: eng, AdminTokenHash: o.AdminTokenHash,
 		Logger: log, Console: con,
 	})
 	return &fixture{t: t, dir: dir, st: st, bundle: b, conns: conns, engine: eng, console: con, srv: srv}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/internal/apierror"
 	"github.com/junctionhub/junction/core/stats"
 	"github.com/junctionhub/junction/core/store"
 )
@@ -46,13 +47,7 @@ type handlers struct {
 }
 
 func apiError(c *fiber.Ctx, status int, code, msg string) error {
-	type detail struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	return c.Status(status).JSON(struct {
-		Error detail `json:"error"`
-	}{detail{code, msg}})
+	return apierror.Write(c, status, code, msg, nil)
 }
 
 func (h *handlers) connection(c *fiber.Ctx) error {
