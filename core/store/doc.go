@@ -99,7 +99,7 @@
 // stays near 50 MiB. But Badger mmaps every value-log file for as long as it
 // exists, so each page written stays in RSS as file-backed memory: 416 MiB
 // after 60 s. trim_linux.go pages out the files Badger has finished writing
-// every few seconds (MADV_PAGEOUT, which never discards data); the kernel
+// every second (MADV_PAGEOUT, which never discards data); the kernel
 // keeps or drops them like any page cache.
 //
 // Small value-log files keep the written-but-not-yet-trimmed part small;
