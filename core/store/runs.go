@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -38,6 +40,16 @@ type Run struct {
 }
 
 // TaskRun records one task of a run.
+// Clone returns a copy of r that shares nothing r's owner may change in
+// place (its status, tasks and fields), for handing a run that a worker is
+// about to execute to a reader such as an HTTP handler.
+func (r *Run) Clone() *Run {
+	c := *r
+	c.Tasks = slices.Clone(r.Tasks)
+	c.Fields = maps.Clone(r.Fields)
+	return &c
+}
+
 type TaskRun struct {
 	Name       string          `json:"name"`
 	Uses       string          `json:"uses"`

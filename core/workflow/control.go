@@ -96,10 +96,13 @@ func (e *Engine) Replay(ctx context.Context, id string) (*store.Run, error) {
 			return nil, fmt.Errorf("replay %s: clear dead letter: %w", id, err)
 		}
 	}
+	// Once queued, the run belongs to a worker, which updates it in place:
+	// the caller gets a copy taken before.
+	snap := r.Clone()
 	if r.Status == store.StatusQueued {
 		e.enqueue(r)
 	}
-	return r, nil
+	return snap, nil
 }
 
 // ReplayDeadLetters replays every dead-lettered run (of one workflow, when
@@ -156,8 +159,11 @@ func (e *Engine) Trigger(ctx context.Context, workflow string, payload []byte) (
 	if err := e.opts.Store.Runs().Create(ctx, []*store.Run{r}, nil); err != nil {
 		return nil, fmt.Errorf("trigger %s: %w", workflow, err)
 	}
+	// Once queued, the run belongs to a worker, which updates it in place:
+	// the caller gets a copy taken before.
+	snap := r.Clone()
 	if r.Status == store.StatusQueued {
 		e.enqueue(r)
 	}
-	return r, nil
+	return snap, nil
 }
