@@ -39,7 +39,7 @@ func TestFetchToTheEnd(t *testing.T) {
 	if job.Status != StatusCompleted || job.Records != 2530 || job.Batches != 4 || job.Bytes == 0 || job.Finished.IsZero() {
 		t.Fatalf("job %+v", job)
 	}
-	if got := src.countLogged(ctx, "contacts"); got != 2500 {
+	if got := src.CountLogged(ctx, "contacts"); got != 2500 {
 		t.Errorf("log holds %d contacts, want 2500", got)
 	}
 	if c := cursor(t, st, "files", "contacts"); c != "2500" {
@@ -55,9 +55,9 @@ func TestFetchToTheEnd(t *testing.T) {
 		t.Fatalf("second job %+v, %v", job, err)
 	}
 	// New records at the source: only they are fetched.
-	src.mu.Lock()
-	src.total["contacts"] = 2510
-	src.mu.Unlock()
+	src.Mu.Lock()
+	src.Total["contacts"] = 2510
+	src.Mu.Unlock()
 	job, err = r.Run(ctx, conn, RunOptions{Entities: []string{"contacts"}})
 	if err != nil || job.Records != 10 {
 		t.Fatalf("third job %+v, %v", job, err)
@@ -72,7 +72,7 @@ func TestErrorKeepsCommittedCursor(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	src := newSource(t, st, "files", map[string]int{"contacts": 2500})
-	src.failAt = 2
+	src.FailAt = 2
 	conn := newConn(t, "files", src)
 	r := newRunner(t, st, Options{BatchLimit: 1000}, conn)
 
@@ -91,7 +91,7 @@ func TestErrorKeepsCommittedCursor(t *testing.T) {
 	if err != nil || job.Records != 1500 {
 		t.Fatalf("retry job %+v, %v: want the remaining 1500", job, err)
 	}
-	if got := src.countLogged(ctx, "contacts"); got != 2500 {
+	if got := src.CountLogged(ctx, "contacts"); got != 2500 {
 		t.Errorf("log holds %d contacts, want 2500 without duplicates", got)
 	}
 }
@@ -152,7 +152,7 @@ func TestCursorNeverBeforeRecords(t *testing.T) {
 	if c := cursor(t, base, "files", "contacts"); c != "1000" {
 		t.Errorf("cursor %q after the second write failed, want 1000", c)
 	}
-	if got := src.countLogged(ctx, "contacts"); got != 1000 {
+	if got := src.CountLogged(ctx, "contacts"); got != 1000 {
 		t.Errorf("log holds %d, want 1000", got)
 	}
 	for _, k := range st.kvSets {
@@ -160,9 +160,9 @@ func TestCursorNeverBeforeRecords(t *testing.T) {
 			t.Errorf("cursor %s written on its own, outside the append of its records", k)
 		}
 	}
-	src.mu.Lock()
-	calls := src.calls
-	src.mu.Unlock()
+	src.Mu.Lock()
+	calls := src.Calls
+	src.Mu.Unlock()
 	if calls != 2 {
 		t.Errorf("connector called %d times, want 2: no call after a failed commit", calls)
 	}
@@ -181,7 +181,7 @@ func TestChunkedBatch(t *testing.T) {
 	if c := cursor(t, st, "files", "contacts"); c != "250" {
 		t.Errorf("cursor %q", c)
 	}
-	if got := src.countLogged(ctx, "contacts"); got != 250 {
+	if got := src.CountLogged(ctx, "contacts"); got != 250 {
 		t.Errorf("log holds %d", got)
 	}
 }
@@ -189,7 +189,7 @@ func TestChunkedBatch(t *testing.T) {
 func TestNoProgressFails(t *testing.T) {
 	st := openStore(t)
 	src := newSource(t, st, "files", map[string]int{"contacts": 10})
-	src.stuck = true
+	src.Stuck = true
 	conn := newConn(t, "files", src)
 	r := newRunner(t, st, Options{}, conn)
 	job, err := r.Run(context.Background(), conn, RunOptions{})
@@ -211,7 +211,7 @@ func TestProgressSaved(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	r := newRunner(t, st, Options{BatchLimit: 1000, Now: clock, ProgressInterval: 500 * time.Millisecond}, conn)
 	var seen []int64
-	src.onFetch = func(call int) {
+	src.OnFetch = func(call int) {
 		jobs, _ := listJobs(ctx, st.KV(), "files")
 		seen = append(seen, jobs[len(jobs)-1].Records)
 		advance(300 * time.Millisecond)
@@ -240,8 +240,8 @@ func TestOneJobPerConnection(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	src := newSource(t, st, "files", map[string]int{"contacts": 10})
-	src.block = make(chan struct{})
-	src.started = make(chan struct{}, 1)
+	src.Block = make(chan struct{})
+	src.Started = make(chan struct{}, 1)
 	conn := newConn(t, "files", src)
 	r := newRunner(t, st, Options{}, conn)
 
@@ -249,7 +249,7 @@ func TestOneJobPerConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-src.started
+	<-src.Started
 	var busy *ErrBusy
 	if _, err := r.Start(ctx, "files", RunOptions{}); !errors.As(err, &busy) || busy.Job.ID != first.ID {
 		t.Fatalf("second start: %v, want ErrBusy naming %s", err, first.ID)
@@ -260,7 +260,7 @@ func TestOneJobPerConnection(t *testing.T) {
 	if j, ok := r.Running("files"); !ok || j.ID != first.ID {
 		t.Fatalf("running %+v %v", j, ok)
 	}
-	close(src.block)
+	close(src.Block)
 	waitIdle(t, r, "files")
 	done, err := r.Job(ctx, "files", first.ID)
 	if err != nil || done.Status != StatusCompleted || done.Records != 10 {
@@ -272,7 +272,7 @@ func TestMetadataOnly(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	src := newSource(t, st, "files", map[string]int{"contacts": 10})
-	src.meta = &pluginsdk.MetadataResult{Entities: []pluginsdk.Entity{{Name: "contacts", Fields: []pluginsdk.Field{{Name: "email", Type: "string", Required: true}}}}}
+	src.Meta = &pluginsdk.MetadataResult{Entities: []pluginsdk.Entity{{Name: "contacts", Fields: []pluginsdk.Field{{Name: "email", Type: "string", Required: true}}}}}
 	conn := newConn(t, "files", src)
 	obs := &observed{}
 	r := newRunner(t, st, Options{Observer: obs}, conn)
@@ -287,11 +287,11 @@ func TestMetadataOnly(t *testing.T) {
 	if obs.meta == nil {
 		t.Error("observer not given the metadata")
 	}
-	if src.calls != 0 {
-		t.Errorf("metadata-only job fetched records (%d calls)", src.calls)
+	if src.Calls != 0 {
+		t.Errorf("metadata-only job fetched records (%d calls)", src.Calls)
 	}
 	noFetch := newSource(t, st, "out", map[string]int{})
-	noFetch.noFetch = true
+	noFetch.NoFetch = true
 	out := newConn(t, "out", noFetch)
 	if _, err := r.Run(ctx, out, RunOptions{}); !errors.Is(err, ErrNotFetchable) {
 		t.Errorf("fetch of a non-pull connection: %v", err)

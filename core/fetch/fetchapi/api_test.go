@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/junctionhub/junction/core/fetch"
+	"github.com/junctionhub/junction/core/fetch/fetchtest"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -19,7 +20,7 @@ import (
 type apiFixture struct {
 	app *fiber.App
 	st  store.Store
-	src *source
+	src *fetchtest.Source
 	r   *fetch.Runner
 }
 
@@ -83,9 +84,9 @@ func (f *apiFixture) poll(t *testing.T, id string) fetch.Job {
 // fetch continues from the cursor instead of starting over.
 func TestReconnectKeepsCursor(t *testing.T) {
 	f := newAPIFixture(t)
-	f.src.mu.Lock()
-	f.src.failAt = 2 // the first job stops after one batch
-	f.src.mu.Unlock()
+	f.src.Mu.Lock()
+	f.src.FailAt = 2 // the first job stops after one batch
+	f.src.Mu.Unlock()
 
 	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", "", &started); code != 202 {
@@ -94,9 +95,9 @@ func TestReconnectKeepsCursor(t *testing.T) {
 	if job := f.poll(t, started.Job.ID); job.Status != fetch.StatusFailed || job.Records != 1000 {
 		t.Fatalf("first job %+v", job)
 	}
-	f.src.mu.Lock()
-	f.src.accept = "rotated-secret" // credentials rotated at the source
-	f.src.mu.Unlock()
+	f.src.Mu.Lock()
+	f.src.Accept = "rotated-secret" // credentials rotated at the source
+	f.src.Mu.Unlock()
 	f.call(t, "POST", "/api/v1/connections/files/fetch", "", &started)
 	if job := f.poll(t, started.Job.ID); job.Status != fetch.StatusFailed || !strings.Contains(job.Error, "credentials rejected") {
 		t.Fatalf("job with old credentials %+v", job)
@@ -123,7 +124,7 @@ func TestReconnectKeepsCursor(t *testing.T) {
 	if job.Status != fetch.StatusCompleted || job.Records != 1500 {
 		t.Fatalf("job after reconnect %+v: want the remaining 1500 records", job)
 	}
-	if got := f.src.countLogged(context.Background(), "contacts"); got != 2500 {
+	if got := f.src.CountLogged(context.Background(), "contacts"); got != 2500 {
 		t.Errorf("log holds %d contacts, want 2500", got)
 	}
 	var list struct{ Jobs []fetch.Job }
@@ -134,13 +135,13 @@ func TestReconnectKeepsCursor(t *testing.T) {
 
 func TestFetchAPIErrors(t *testing.T) {
 	f := newAPIFixture(t)
-	f.src.block = make(chan struct{})
-	f.src.started = make(chan struct{}, 1)
+	f.src.Block = make(chan struct{})
+	f.src.Started = make(chan struct{}, 1)
 	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", `{"entities":["contacts"]}`, &started); code != 202 {
 		t.Fatalf("start: %d", code)
 	}
-	<-f.src.started
+	<-f.src.Started
 	var e struct {
 		Error struct {
 			Code    string
@@ -150,7 +151,7 @@ func TestFetchAPIErrors(t *testing.T) {
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch", "", &e); code != 409 || e.Error.Code != "fetch_running" || e.Error.Details.Job.ID != started.Job.ID {
 		t.Fatalf("second fetch: %d %+v", code, e)
 	}
-	close(f.src.block)
+	close(f.src.Block)
 	f.poll(t, started.Job.ID)
 
 	tests := []struct {
@@ -187,8 +188,8 @@ func TestWebhookKeyRotation(t *testing.T) {
 	if code := f.call(t, "POST", "/api/v1/connections/files/key/rotate", "", &rotated); code != 200 || !strings.HasPrefix(rotated.Key, "jwk_") || len(rotated.Key) < 40 || !rotated.Applied {
 		t.Fatalf("rotate: %d %+v", code, rotated)
 	}
-	if f.src.secret != rotated.Key {
-		t.Errorf("connector configured with %q, want the rotated key", f.src.secret)
+	if f.src.Secret != rotated.Key {
+		t.Errorf("connector configured with %q, want the rotated key", f.src.Secret)
 	}
 	f.call(t, "GET", "/api/v1/connections/files/key", "", &shown)
 	if shown.Key != rotated.Key || shown.Source != "rotated" {
@@ -210,7 +211,7 @@ func TestWebhookKeyRotation(t *testing.T) {
 
 func TestMetadataAPI(t *testing.T) {
 	f := newAPIFixture(t)
-	f.src.meta = &pluginsdk.MetadataResult{Entities: []pluginsdk.Entity{{Name: "contacts", DisplayName: "Contacts"}}}
+	f.src.Meta = &pluginsdk.MetadataResult{Entities: []pluginsdk.Entity{{Name: "contacts", DisplayName: "Contacts"}}}
 	var started struct{ Job fetch.Job }
 	if code := f.call(t, "POST", "/api/v1/connections/files/fetch?metadataOnly=true", "", &started); code != 202 || !started.Job.MetadataOnly {
 		t.Fatalf("start: %d %+v", code, started)
