@@ -72,6 +72,7 @@ type Auth struct {
 	ClientID     string   `json:"clientID,omitempty"`
 	ClientSecret string   `json:"clientSecret,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
+	Audience     string   `json:"audience,omitempty"`
 }
 
 // HTTPClient makes outbound requests through the host, which enforces the

@@ -98,6 +98,13 @@ func answered(err error) bool {
 
 // dial connects, verifies the host key and logs in.
 func (c *Connector) dial(ctx context.Context) (*session, error) {
+	d := net.Dialer{Timeout: c.set.timeout}
+	return c.dialWith(ctx, func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) })
+}
+
+// dialWith is dial over connections opened by dialTCP (the doctor's probe
+// dials through the connection's network rules).
+func (c *Connector) dialWith(ctx context.Context, dialTCP func(ctx context.Context, addr string) (net.Conn, error)) (*session, error) {
 	s := c.set
 	hostKey, algos, err := s.hostKeyCheck()
 	if err != nil {
@@ -131,8 +138,7 @@ func (c *Connector) dial(ctx context.Context) (*session, error) {
 		User: s.user, Auth: methods, HostKeyCallback: hostKey, HostKeyAlgorithms: algos,
 		Timeout: s.timeout, ClientVersion: "SSH-2.0-Junction",
 	}
-	d := net.Dialer{Timeout: s.timeout}
-	nc, err := d.DialContext(ctx, "tcp", s.addr)
+	nc, err := dialTCP(ctx, s.addr)
 	if err != nil {
 		return nil, pluginsdk.Retryable("%s: connect: %v", c.where(), err)
 	}

@@ -153,7 +153,7 @@ func spec() pluginsdk.Spec {
 		ABI:         pluginsdk.ABIVersion,
 		Description: "Receives JSON posted to /hooks/{connection} and posts JSON to a URL.",
 		Direction:   pluginsdk.Bidirectional,
-		Auth:        []pluginsdk.AuthType{pluginsdk.AuthAPIKey, pluginsdk.AuthNone},
+		Auth:        []pluginsdk.AuthType{pluginsdk.AuthAPIKey, pluginsdk.AuthOAuth2, pluginsdk.AuthNone},
 		Config: []pluginsdk.Param{
 			{Name: "url", Type: pluginsdk.TypeString, Description: "Outbound target (absolute http or https URL); required for the post action."},
 			{Name: "method", Type: pluginsdk.TypeString, Default: DefaultMethod, Description: "Outbound HTTP method: POST, PUT or PATCH."},

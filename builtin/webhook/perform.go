@@ -91,13 +91,23 @@ func (c *Connector) Perform(ctx context.Context, req *pluginsdk.PerformRequest) 
 	if c.secret != nil {
 		header[SignatureHeader] = []string{Sign(c.secret, in.Body)}
 	}
-	resp, err := c.http.Do(ctx, &pluginsdk.HTTPRequest{
+	hreq := &pluginsdk.HTTPRequest{
 		Method:  c.cfg.Method,
 		URL:     c.cfg.URL,
 		Header:  header,
 		Body:    in.Body,
 		Timeout: c.cfg.Timeout,
-	})
+	}
+	var resp *pluginsdk.HTTPResponse
+	var err error
+	if c.oauth != nil {
+		if _, ok := header["Authorization"]; ok {
+			return nil, pluginsdk.Errorf("connection %s: post input headers set Authorization, which auth type oauth2 sets to the bearer token", c.conn)
+		}
+		resp, err = c.oauth.Do(ctx, c.http, hreq)
+	} else {
+		resp, err = c.http.Do(ctx, hreq)
+	}
 	if err != nil {
 		return nil, pluginsdk.AsError(err)
 	}

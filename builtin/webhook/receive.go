@@ -33,6 +33,11 @@ func (c *Connector) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*p
 		return nil, &pluginsdk.Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed,
 			Message: fmt.Sprintf("method %s is not allowed; send POST", req.Method)}
 	}
+	if c.oauth != nil {
+		// The host does not route pushes to an oauth2 connection; this is
+		// the backstop, so such a connection is never open inbound.
+		return nil, pluginsdk.Unauthorized("this connection authenticates outbound calls with oauth2 and receives no pushes")
+	}
 	if c.apiKey != nil && !c.keyMatches(req.HeaderValue("X-Api-Key")) {
 		return nil, pluginsdk.Unauthorized("missing or wrong X-API-Key header")
 	}

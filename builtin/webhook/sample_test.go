@@ -12,15 +12,18 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/connector/host"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // sampleEnv gives every ${VAR} in sample.yaml a value, as a deployment would.
 func sampleEnv(name string) (string, bool) {
 	return map[string]string{
-		"ORDERS_API_KEY":     "orders-key",
-		"CRM_SIGNING_SECRET": "crm-secret",
-	}[name], strings.HasSuffix(name, "_KEY") || strings.HasSuffix(name, "_SECRET")
+		"ORDERS_API_KEY":        "orders-key",
+		"CRM_SIGNING_SECRET":    "crm-secret",
+		"TICKETS_CLIENT_ID":     "tickets-client",
+		"TICKETS_CLIENT_SECRET": "tickets-secret",
+	}[name], strings.HasSuffix(name, "_KEY") || strings.HasSuffix(name, "_SECRET") || strings.HasSuffix(name, "_ID")
 }
 
 func TestSampleIsYAMLWithDocumentedKinds(t *testing.T) {
@@ -45,7 +48,7 @@ func TestSampleIsYAMLWithDocumentedKinds(t *testing.T) {
 		}
 		got = append(got, doc.Kind+"/"+doc.Metadata.Name)
 	}
-	want := "Connection/orders-in Connection/crm-out Workflow/orders-to-crm"
+	want := "Connection/orders-in Connection/crm-out Connection/tickets-out Workflow/orders-to-crm"
 	if strings.Join(got, " ") != want {
 		t.Errorf("documents %v, want %s", got, want)
 	}
@@ -67,8 +70,8 @@ func TestSampleLoadsAndConfigures(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.Load(sample.yaml): %s", config.FormatErrors(err))
 	}
-	if len(b.Connections) != 2 || len(b.Workflows) != 1 {
-		t.Fatalf("loaded %d connections, %d workflows; want 2 and 1", len(b.Connections), len(b.Workflows))
+	if len(b.Connections) != 3 || len(b.Workflows) != 1 {
+		t.Fatalf("loaded %d connections, %d workflows; want 3 and 1", len(b.Connections), len(b.Workflows))
 	}
 	for _, cc := range b.Connections {
 		raw, err := json.Marshal(cc.Config)
@@ -76,7 +79,9 @@ func TestSampleLoadsAndConfigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		pc := &pluginsdk.Context{Connection: cc.Name, Config: raw,
-			Auth: pluginsdk.Auth{Type: pluginsdk.AuthType(cc.Auth.Type), Secret: cc.Auth.Secret}}
+			Auth: pluginsdk.Auth{Type: pluginsdk.AuthType(cc.Auth.Type), Secret: cc.Auth.Secret,
+				TokenURL: cc.Auth.TokenURL, ClientID: cc.Auth.ClientID, ClientSecret: cc.Auth.ClientSecret, Scopes: cc.Auth.Scopes},
+			HTTP: host.NewHTTPClient(host.HTTPOptions{Connection: cc.Name})}
 		if err := New().Configure(context.Background(), pc); err != nil {
 			t.Errorf("connection %s from sample.yaml: %v", cc.Name, err)
 		}

@@ -21,8 +21,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/connector/oauth"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
@@ -38,6 +40,7 @@ type Connector struct {
 	headers map[string][]string // config headers, canonical
 	apiKey  []byte              // SHA-256 of the inbound API key; nil: no key check
 	secret  []byte              // outbound signing secret; nil: unsigned
+	oauth   *oauth.TokenSource  // outbound bearer tokens; nil: no oauth2
 	http    pluginsdk.HTTPClient
 	log     *slog.Logger
 }
@@ -60,6 +63,7 @@ func (c *Connector) Configure(ctx context.Context, pc *pluginsdk.Context) error 
 		return pluginsdk.Errorf("connection %s: %v", pc.Connection, err)
 	}
 	var apiKey []byte
+	var tokens *oauth.TokenSource
 	switch pc.Auth.Type {
 	case "", pluginsdk.AuthNone:
 	case pluginsdk.AuthAPIKey:
@@ -68,14 +72,29 @@ func (c *Connector) Configure(ctx context.Context, pc *pluginsdk.Context) error 
 		}
 		sum := sha256.Sum256([]byte(pc.Auth.Secret))
 		apiKey = sum[:]
+	case pluginsdk.AuthOAuth2:
+		// Outbound only: the post carries a bearer token from token_url,
+		// requested through the same guarded client as the post itself.
+		if pc.HTTP == nil {
+			return pluginsdk.Errorf("connection %s: auth type oauth2 needs the host's HTTP client", pc.Connection)
+		}
+		if hasHeader(cfg.Headers, "Authorization") {
+			return pluginsdk.Errorf("connection %s: config.headers sets Authorization, which auth type oauth2 sets to the bearer token; remove one", pc.Connection)
+		}
+		ts, err := oauth.FromAuth(pc.HTTP, pc.Auth)
+		if err != nil {
+			return pluginsdk.Errorf("connection %s: auth: %v", pc.Connection, err)
+		}
+		tokens = ts
 	default:
-		return pluginsdk.Errorf("connection %s: auth.type %q is not supported by the webhook connector (use api_key or none)", pc.Connection, pc.Auth.Type)
+		return pluginsdk.Errorf("connection %s: auth.type %q is not supported by the webhook connector (use api_key, oauth2 or none)", pc.Connection, pc.Auth.Type)
 	}
 	headers, _ := checkHeaders("config.headers", cfg.Headers) // validated by parseConfig
 	c.conn = pc.Connection
 	c.cfg = cfg
 	c.headers = headers
 	c.apiKey = apiKey
+	c.oauth = tokens
 	c.secret = nil
 	if cfg.SigningSecret != "" {
 		c.secret = []byte(cfg.SigningSecret)
@@ -86,6 +105,16 @@ func (c *Connector) Configure(ctx context.Context, pc *pluginsdk.Context) error 
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// hasHeader reports whether h names header, in any letter case.
+func hasHeader(h map[string]string, header string) bool {
+	for k := range h {
+		if strings.EqualFold(k, header) {
+			return true
+		}
+	}
+	return false
 }
 
 // String names the connector and connection in logs.

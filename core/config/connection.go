@@ -44,7 +44,7 @@ type Connection struct {
 //	none:    no other key; inbound pushes are accepted from anyone
 //	api_key: secret
 //	basic:   username, password
-//	oauth2:  token_url, client_id, client_secret; optional scopes
+//	oauth2:  token_url, client_id, client_secret; optional scopes, audience
 //
 // Type is "" when the auth block is absent, which is not the same as an
 // explicit none: a connection without auth does not receive pushes.
@@ -53,6 +53,7 @@ type Auth struct {
 	Secret, Username, Password       string
 	TokenURL, ClientID, ClientSecret string
 	Scopes                           []string
+	Audience                         string
 	Pos                              Pos
 }
 
@@ -83,7 +84,7 @@ var authRequired = map[string][]string{
 	"oauth2":  {"token_url", "client_id", "client_secret"},
 }
 
-var authOptional = map[string][]string{"oauth2": {"scopes"}}
+var authOptional = map[string][]string{"oauth2": {"scopes", "audience"}}
 
 var authTypes = []string{"none", "api_key", "basic", "oauth2"}
 
@@ -146,7 +147,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 
 func (d *decoder) auth(n *yaml.Node, path string) Auth {
 	a := Auth{Type: "none", Pos: d.pos(deref(n))}
-	all := []string{"type", "secret", "username", "password", "token_url", "client_id", "client_secret", "scopes"}
+	all := []string{"type", "secret", "username", "password", "token_url", "client_id", "client_secret", "scopes", "audience"}
 	o := d.object(n, path, all...)
 	if o == nil {
 		return a
@@ -200,6 +201,9 @@ func (d *decoder) auth(n *yaml.Node, path string) Auth {
 	}
 	if v := o.get("scopes"); v != nil && t == "oauth2" {
 		a.Scopes, _ = d.strList(v, o.sub("scopes"))
+	}
+	if v := o.get("audience"); v != nil && t == "oauth2" {
+		a.Audience, _ = d.str(v, o.sub("audience"))
 	}
 	return a
 }

@@ -86,7 +86,14 @@
 //	    type: api_key                # none | api_key | basic | oauth2
 //	    secret: ${KEY}               # api_key: secret
 //	                                 # basic: username, password
-//	                                 # oauth2: token_url, client_id, client_secret, scopes (optional)
+//	                                 # oauth2 (outbound: what Junction presents to a remote; such a
+//	                                 #   connection receives no pushes): token_url, client_id,
+//	                                 #   client_secret, scopes (optional list), audience (optional).
+//	                                 #   Client credentials grant, credentials in HTTP Basic auth; the
+//	                                 #   token is cached until shortly before expires_in, shared by
+//	                                 #   concurrent calls, refreshed once on a 401, and requested through
+//	                                 #   the connection's network rules like every other call. Used by the
+//	                                 #   webhook connector's post; plugins (marketo) read it themselves.
 //	  config: {}                     # the connector's own keys, checked by the connector
 //	  schedule:                      # pull connectors: exactly one of every and cron
 //	    every: 24h

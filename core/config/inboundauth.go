@@ -35,11 +35,27 @@ func (l *loader) checkInboundAuth(c *Connection) {
 		l.warnings = append(l.warnings, &Warning{Pos: c.Pos, Msg: fmt.Sprintf(
 			"connection %s: no auth, so it does not receive pushes (/hooks/%s answers 404); add spec.auth (e.g. {type: api_key, secret: ${KEY}}) to receive, or ignore this if it is only an outbound target",
 			c.Name, c.Name)})
+	case "oauth2":
+		if l.triggered(c.Name) {
+			l.warnings = append(l.warnings, &Warning{Pos: c.Auth.Pos, Msg: fmt.Sprintf(
+				"connection %s: auth type oauth2 is for outbound calls, so it does not receive pushes (/hooks/%s answers 404), yet a workflow is triggered by it",
+				c.Name, c.Name)})
+		}
 	case "none":
 		l.warnings = append(l.warnings, &Warning{Pos: c.Auth.Pos, Msg: fmt.Sprintf(
 			"connection %s: auth type none: anyone who can reach /hooks/%s can post events to it",
 			c.Name, c.Name)})
 	}
+}
+
+// triggered reports whether a workflow is triggered by the connection.
+func (l *loader) triggered(name string) bool {
+	for _, w := range l.b.Workflows {
+		if w.Trigger.Connection == name {
+			return true
+		}
+	}
+	return false
 }
 
 // outboundOnly reports whether workflows use the connection only as the

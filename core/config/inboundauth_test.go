@@ -42,6 +42,9 @@ func TestInboundAuthWarnings(t *testing.T) {
 		{"absent auth on a trigger warns", []string{conn("in", "webhook", ""), conn("out", "webhook", "{type: api_key, secret: k}"), flow("in", "out.post")}, "connection in: no auth"},
 		{"an outbound target needs no auth", []string{conn("in", "webhook", "{type: api_key, secret: k}"), conn("out", "webhook", ""), flow("in", "out.post")}, ""},
 		{"api_key is quiet", []string{conn("in", "webhook", "{type: api_key, secret: k}")}, ""},
+		{"oauth2 on a trigger warns", []string{conn("in", "webhook", "{type: oauth2, token_url: 'https://id.example.com/token', client_id: c, client_secret: s, audience: api}"), conn("out", "webhook", ""), flow("in", "out.post")},
+			"connection in: auth type oauth2 is for outbound calls"},
+		{"oauth2 on an outbound target is quiet", []string{conn("in", "webhook", "{type: api_key, secret: k}"), conn("out", "webhook", "{type: oauth2, token_url: 'https://id.example.com/token', client_id: c, client_secret: s}"), flow("in", "out.post")}, ""},
 		{"a connector that does not receive is quiet", []string{conn("files", "sftp", "")}, ""},
 		{"unknown roles are quiet", []string{conn("seg", "segment", "{type: none}")}, ""},
 	}

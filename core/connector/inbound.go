@@ -12,9 +12,11 @@ import (
 // auth configured. An absent auth block never means "open": anonymous
 // inbound takes an explicit `auth: {type: none}`, so a connection written
 // as an outbound target cannot be written to by anyone who guesses its
-// name.
+// name. oauth2 client credentials are what Junction presents to a remote,
+// never what a pusher presents to Junction, so they open no inbound either.
 func (c *Conn) ReceivesPushes() bool {
-	return c.Spec.HasRole(pluginsdk.RoleReceive) && c.Config.Auth.Type != ""
+	t := c.Config.Auth.Type
+	return c.Spec.HasRole(pluginsdk.RoleReceive) && t != "" && t != string(pluginsdk.AuthOAuth2)
 }
 
 // MaxEvents is the most events one inbound request may produce: the

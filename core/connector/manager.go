@@ -175,15 +175,11 @@ func (m *Manager) open(ctx context.Context, o ManagerOptions, cc *config.Connect
 	pctx := &pluginsdk.Context{
 		Connection: cc.Name,
 		Config:     cfg,
-		Auth: pluginsdk.Auth{
-			Type: pluginsdk.AuthType(cc.Auth.Type), Secret: cc.Auth.Secret,
-			Username: cc.Auth.Username, Password: cc.Auth.Password,
-			TokenURL: cc.Auth.TokenURL, ClientID: cc.Auth.ClientID, ClientSecret: cc.Auth.ClientSecret, Scopes: cc.Auth.Scopes,
-		},
-		BaseURL: o.BaseURL,
-		HTTP:    httpc,
-		KV:      kv,
-		Log:     log,
+		Auth:       yamlAuth(cc),
+		BaseURL:    o.BaseURL,
+		HTTP:       httpc,
+		KV:         kv,
+		Log:        log,
 	}
 	if o.AuthOverride != nil {
 		a, err := o.AuthOverride(ctx, cc, impl.Spec(), pctx.Auth)

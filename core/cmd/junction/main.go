@@ -69,6 +69,7 @@ func newRootCmd() *cobra.Command {
 		newContactsCmd(),
 		newPluginCmd(),
 		newStatusCmd(),
+		newDoctorCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

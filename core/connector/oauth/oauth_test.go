@@ -116,10 +116,10 @@ func TestTokenCachedUntilExpiry(t *testing.T) {
 	}
 }
 
-func TestBodyStyleAndStringExpiry(t *testing.T) {
+func TestAudienceAndStringExpiry(t *testing.T) {
 	ts := newTokenServer(t, `"120"`)
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	src, err := New(client(t), Config{TokenURL: ts.URL + "/token", ClientID: "id", ClientSecret: "sec", Style: AuthBody, Now: clk.Now})
+	src, err := New(client(t), Config{TokenURL: ts.URL + "/token", ClientID: "id", ClientSecret: "sec", Audience: "https://api.example.com", Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,15 +136,15 @@ func TestBodyStyleAndStringExpiry(t *testing.T) {
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if f := ts.forms[0]; f.Get("client_id") != "id" || f.Get("client_secret") != "sec" || ts.basic[0][0] != "" {
-		t.Errorf("body style: form %v basic %q", f, ts.basic[0])
+	if f := ts.forms[0]; f.Get("audience") != "https://api.example.com" || f.Get("client_secret") != "" || ts.basic[0] != [2]string{"id", "sec"} {
+		t.Errorf("audience: form %v basic %q", f, ts.basic[0])
 	}
 }
 
 func TestDoRefreshesOn401(t *testing.T) {
 	ts := newTokenServer(t, "3600")
 	c := client(t)
-	src, err := FromAuth(c, pluginsdk.Auth{Type: pluginsdk.AuthOAuth2, TokenURL: ts.URL + "/token", ClientID: "id", ClientSecret: "sec"}, AuthHeader)
+	src, err := FromAuth(c, pluginsdk.Auth{Type: pluginsdk.AuthOAuth2, TokenURL: ts.URL + "/token", ClientID: "id", ClientSecret: "sec"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +199,7 @@ func TestTokenErrors(t *testing.T) {
 		{503, true},
 		{429, true},
 	}
+	// invalid_client is named with what to fix, and the secret never shows.
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			ts := newTokenServer(t, "3600")
@@ -212,6 +213,9 @@ func TestTokenErrors(t *testing.T) {
 			if !strings.Contains(e.Message, "invalid_client (bad secret)") || !strings.Contains(e.Message, fmt.Sprintf("HTTP %d", tt.status)) {
 				t.Errorf("message %q does not carry the server's error", e.Message)
 			}
+			if !strings.Contains(e.Message, "check auth.client_id and auth.client_secret") || e.Code != "oauth_invalid_client" || strings.Contains(e.Message, "sec\"") {
+				t.Errorf("code %q message %q: want oauth_invalid_client, a hint and no secret", e.Code, e.Message)
+			}
 		})
 	}
 	if _, err := New(client(t), Config{TokenURL: "ftp://x", ClientID: "a", ClientSecret: "b"}); err == nil {
@@ -223,5 +227,40 @@ func TestTokenErrors(t *testing.T) {
 	src, _ := New(guarded, Config{TokenURL: ts.URL + "/token", ClientID: "id", ClientSecret: "sec"})
 	if _, err := src.Token(context.Background()); err == nil || ts.issued.Load() != 0 {
 		t.Errorf("loopback token URL reached through a guarded client: %v", err)
+	}
+}
+
+// TestWaiterGivesUpWithItsOwnContext: a caller whose context ends stops
+// waiting for a slow token request, which still completes for the others.
+func TestWaiterGivesUpWithItsOwnContext(t *testing.T) {
+	release := make(chan struct{})
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		<-release
+		fmt.Fprint(w, `{"access_token":"slow","token_type":"bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	src, err := New(client(t), Config{TokenURL: srv.URL, ClientID: "id", ClientSecret: "sec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		tok, _ := src.Token(context.Background())
+		got <- tok
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := src.Token(ctx); err == nil || !pluginsdk.AsError(err).Retryable {
+		t.Fatalf("cancelled waiter: %v, want a retryable error", err)
+	}
+	release <- struct{}{}
+	if tok := <-got; tok != "slow" {
+		t.Fatalf("patient caller got %q", tok)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("token requests %d, want 1", n)
 	}
 }
