@@ -18,6 +18,7 @@ import (
 //	  schedule: {...}             # pull connectors: see Schedule
 //	  network: {...}              # see Network
 //	  inbound: {...}              # see Inbound
+//	  cors: {...}                 # see CORS
 //	  dedup_window: 24h           # drop repeated deliveries within this window
 type Connection struct {
 	Name, Connector string
@@ -34,6 +35,9 @@ type Connection struct {
 	ConfigPos map[string]Pos
 	// Inbound limits who may push to the connection; nil when not set.
 	Inbound *Inbound
+	// CORS lists the web origins that may send from a browser; nil when
+	// not set (cross-origin requests are then refused).
+	CORS *CORS
 	// fromEnv marks the config values that came from ${VAR} (see FromEnv).
 	fromEnv map[string]bool
 }
@@ -100,7 +104,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 	if spec == nil {
 		return c, at
 	}
-	o := d.object(spec, "spec", "connector", "auth", "config", "schedule", "network", "inbound", "dedup_window")
+	o := d.object(spec, "spec", "connector", "auth", "config", "schedule", "network", "inbound", "cors", "dedup_window")
 	if o == nil {
 		return c, at
 	}
@@ -138,6 +142,9 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 	}
 	if v := o.get("inbound"); v != nil {
 		c.Inbound = d.inbound(v, o.sub("inbound"))
+	}
+	if v := o.get("cors"); v != nil {
+		c.CORS = d.cors(v, o.sub("cors"))
 	}
 	if v := o.get("dedup_window"); v != nil {
 		c.DedupWindow, _ = d.duration(v, o.sub("dedup_window"))

@@ -108,6 +108,9 @@
 //	    allow_ips: [203.0.113.0/24, 198.51.100.7]   # IPs or CIDRs (no host bits set)
 //	    client_ca: ca.pem            # PEM certificates a client certificate must chain to
 //	    rate_limit: {per_second: 50, burst: 100}    # burst default: per_second rounded up
+//	  cors:                          # web pages that may send from a browser; default: none
+//	    origins: [https://shop.example.com]          # scheme://host[:port], or "*" for any page
+//	    max_age: 2h                  # preflight cache (Access-Control-Max-Age); at most 24h
 //
 // An auth key that its type does not use is an error, as is a required one
 // that is missing or empty. A connection receives pushes on
@@ -129,6 +132,26 @@
 // certificate reaches Junction only when it terminates TLS itself; the file
 // is read at load time and must hold at least one certificate. A file
 // holding the client's own certificate pins it.
+//
+// cors is checked on /hooks/{connection} first, before the body is read. A
+// request with an Origin header (a browser's, on a page of another origin)
+// is refused with 403 origin_not_allowed unless that origin is listed; a
+// connection without cors refuses every such request. Requests without
+// Origin (server SDKs, webhooks) are not affected. A listed origin gets
+// Access-Control-Allow-Origin (its own value echoed) and Vary: Origin on
+// every answer, errors included, with Retry-After exposed; its preflight
+// (OPTIONS with Access-Control-Request-Method) is answered 204 by the
+// server itself, allowing GET and POST and the headers Authorization,
+// Content-Type and X-Retry-Count (what analytics.js sends, its retries
+// included), the connector's credential headers, and Content-Encoding when
+// the connector takes gzip; Access-Control-Max-Age is max_age in seconds
+// (default 2h, the most Chromium honours). Origins are compared as
+// browsers send them: case-insensitively, without a default port
+// (https://a.example:443 is https://a.example); a path, a query, user
+// info or a wildcard in an origin is an error, as are an empty list and
+// cors on a connection that receives no pushes (no auth, or a connector
+// without the receive role). Credentialed requests (cookies) are not
+// granted: the hooks authenticate with headers or the body.
 //
 // # kind: Workflow
 //

@@ -35,6 +35,7 @@ func (l *loader) finish() {
 			l.errorAt(l.pos.connector[c], "spec.connector: unknown connector %q: not a builtin and no installed plugin has that name", c.Connector)
 		}
 		l.checkInboundAuth(c)
+		l.checkCORS(c)
 	}
 	for _, w := range l.b.Workflows {
 		l.checkWorkflow(w)

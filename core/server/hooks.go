@@ -133,14 +133,10 @@ func (s *Server) toRequest(c *fiber.Ctx) *pluginsdk.HTTPRequest {
 	if rest != "" && !strings.HasPrefix(rest, "/") {
 		rest = "/" + rest
 	}
-	base := s.o.PublicURL
-	if base == "" {
-		base = c.BaseURL()
-	}
 	// The body is added by hook, decoded, once the cheap checks passed.
 	return &pluginsdk.HTTPRequest{
 		Method:     c.Method(),
-		URL:        strings.TrimSuffix(base, "/") + string(c.Request().RequestURI()),
+		URL:        s.requestBase(c) + string(c.Request().RequestURI()),
 		Path:       rest,
 		Query:      query,
 		Header:     header,
@@ -155,6 +151,9 @@ func writeResponse(c *fiber.Ctx, r *pluginsdk.HTTPResponse) error {
 		status = fiber.StatusOK
 	}
 	for k, vs := range r.Header {
+		if isCORSHeader(k) {
+			continue // cors.go alone grants cross-origin access
+		}
 		for i, v := range vs {
 			if i == 0 {
 				c.Set(k, v)

@@ -108,6 +108,8 @@ func (s *Server) Metrics() *Metrics { return s.o.Metrics }
 
 func (s *Server) routes() {
 	app := s.app
+	// cors first: a 413 of limitBody to an allowed page carries the grant.
+	app.Use(s.cors)
 	app.Use(s.limitBody)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.readyz)

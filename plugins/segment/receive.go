@@ -40,6 +40,9 @@ type endpoint struct {
 	batch bool
 	// typ is the call type of /v1/<type>, "" otherwise.
 	typ string
+	// settingsKey is the write key of analytics.js's settings request
+	// (GET /v1/projects/<writeKey>/settings), "" otherwise.
+	settingsKey string
 }
 
 var callTypes = []string{"identify", "track", "page", "screen", "group", "alias"}
@@ -71,24 +74,20 @@ func route(req *pluginsdk.HTTPRequest) (endpoint, error) {
 	case strings.HasPrefix(p, "/v1/") && callType(p[len("/v1/"):]) != "":
 		ep = endpoint{tracking: true, typ: callType(p[len("/v1/"):])}
 	default:
+		if key, ok := settingsKey(p); ok {
+			if req.Method != "GET" {
+				return ep, methodNotAllowed(req.Method, "GET")
+			}
+			return endpoint{settingsKey: key}, nil
+		}
 		return ep, &pluginsdk.Error{Status: 404, Code: "not_found", Message: fmt.Sprintf(
-			"no Segment endpoint at %q: post the Webhooks destination to the hook URL itself, or point an SDK at it (it adds /v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group or /v1/alias)", req.Path)}
+			"no Segment endpoint at %q: post the Webhooks destination to the hook URL itself, or point an SDK at it (it adds /v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group or /v1/alias; analytics.js with cdnURL set to it also GETs /v1/projects/<writeKey>/settings)", req.Path)}
 	}
-	if req.Method != "POST" && req.Method != "OPTIONS" {
+	if req.Method != "POST" {
 		return ep, methodNotAllowed(req.Method, "POST")
 	}
 	return ep, nil
 }
-
-// preflight answers a browser's CORS preflight of a Tracking API call
-// (analytics.js avoids one by posting text/plain; other browser code may
-// not). Nothing is stored.
-var preflight = pluginsdk.HTTPResponse{Status: 204, Header: map[string][]string{
-	"Access-Control-Allow-Origin":  {"*"},
-	"Access-Control-Allow-Methods": {"POST"},
-	"Access-Control-Allow-Headers": {"Authorization, Content-Type"},
-	"Access-Control-Max-Age":       {"86400"},
-}}
 
 func methodNotAllowed(got, want string) error {
 	return &pluginsdk.Error{Status: 405, Code: "method_not_allowed", Message: fmt.Sprintf("method %s is not allowed here; use %s", got, want)}
@@ -108,8 +107,8 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	if err != nil {
 		return nil, err
 	}
-	if req.Method == "OPTIONS" {
-		return &pluginsdk.ReceiveResult{Response: preflight}, nil
+	if ep.settingsKey != "" {
+		return s.settings(req, ep.settingsKey)
 	}
 	if n := len(req.Body); n > maxBatchBytes {
 		return nil, &pluginsdk.Error{Status: 413, Code: "payload_too_large", Message: fmt.Sprintf(
@@ -160,12 +159,9 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	} else {
 		res, err = s.batch(docs, v[pSentAt])
 	}
-	if err == nil && ep.tracking {
-		// analytics.js posts from web pages to another origin, as
-		// text/plain so that no preflight is needed; it must still be
-		// allowed to read the answer, or it retries.
-		res.Response.Header = trackingHeader
-	}
+	// Browsers (analytics.js) post from other origins: the host's spec.cors
+	// answers their preflight and grants the answer, for every connector
+	// alike.
 	return res, err
 }
 
@@ -236,11 +232,8 @@ func (s *Segment) batch(docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult,
 	return res, nil
 }
 
-// The response headers are shared by every response and never modified.
-var (
-	jsonHeader     = map[string][]string{"Content-Type": {"application/json"}}
-	trackingHeader = map[string][]string{"Content-Type": {"application/json"}, "Access-Control-Allow-Origin": {"*"}}
-)
+// jsonHeader is shared by every response and never modified.
+var jsonHeader = map[string][]string{"Content-Type": {"application/json"}}
 
 var okBody = []byte(`{"success":true}`)
 

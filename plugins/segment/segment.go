@@ -52,7 +52,7 @@ func (s *Segment) Spec() pluginsdk.Spec {
 		Name:        "segment",
 		Version:     "1.0.0",
 		ABI:         pluginsdk.ABIVersion,
-		Description: "Twilio Segment: receives the Webhooks destination's posts (X-Signature checked) and the HTTP Tracking API of the Segment SDKs (/v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group, /v1/alias; write key as basic-auth user). One event per message, in its Segment shape; messageId is the dedup key.",
+		Description: "Twilio Segment: receives the Webhooks destination's posts (X-Signature checked) and the HTTP Tracking API of the Segment SDKs (/v1/batch, /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group, /v1/alias; write key as basic-auth user), and analytics.js's settings (GET /v1/projects/{writeKey}/settings) pointing back at the hook. One event per message, in its Segment shape; messageId is the dedup key.",
 		Direction:   pluginsdk.Inbound,
 		Auth:        []pluginsdk.AuthType{pluginsdk.AuthNone, pluginsdk.AuthAPIKey},
 		Config: []pluginsdk.Param{

@@ -180,7 +180,8 @@ func TestBrowserSDK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Events) != tt.events || res.Response.Header["Access-Control-Allow-Origin"][0] != "*" {
+			// CORS is the host's (spec.cors): the connector grants nothing.
+			if len(res.Events) != tt.events || len(res.Response.Header["Access-Control-Allow-Origin"]) != 0 {
 				t.Fatalf("%d events, header %v", len(res.Events), res.Response.Header)
 			}
 			for _, ev := range res.Events {
@@ -198,9 +199,10 @@ func TestBrowserSDK(t *testing.T) {
 	}
 	req = browser("/v1/t", "")
 	req.Method = "OPTIONS"
-	if res, err := s.Receive(context.Background(), &req); err != nil || res.Response.Status != 204 || len(res.Events) != 0 ||
-		res.Response.Header["Access-Control-Allow-Headers"][0] != "Authorization, Content-Type" {
-		t.Errorf("preflight: %+v %v", res, err)
+	// The host answers preflights; one reaching the connector is not a
+	// Tracking API call.
+	if _, err := s.Receive(context.Background(), &req); statusOf(nil, err) != 405 {
+		t.Errorf("OPTIONS: %v, want 405", err)
 	}
 	req = browser("/v1/t", strings.Replace(track, writeKey, "other", 1))
 	if _, err := s.Receive(context.Background(), &req); statusOf(nil, err) != 401 {
