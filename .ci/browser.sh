@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI: the browser tests (build tag `browser`): the console, and Segment's
-# analytics.js from npm on a page of another origin, in headless Chromium
+# CI: the browser tests (build tag `browser`): the console, the Segment web
+# tag with setup screenshots, and Segment's analytics.js from npm on a page
+# of another origin, in headless Chromium
 # driven by chromedp, against the built junction binary. Installs Debian's
 # chromium, nodejs and npm when they are missing. Screenshots are saved under
 # $JUNCTION_ARTIFACTS/browser (default e2e/artifacts/browser, gitignored).

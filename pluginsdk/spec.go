@@ -43,6 +43,9 @@ type Spec struct {
 	// Content-Encodings its senders use and where they put credentials
 	// (see Push).
 	Push Push `json:"push,omitzero"`
+	// Setup, for a connector with the receive role, is what to do in the
+	// sending system to point it at a connection (see SetupStep).
+	Setup []SetupStep `json:"setup,omitempty"`
 }
 
 // Role names used in Spec.Roles.

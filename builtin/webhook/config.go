@@ -165,6 +165,11 @@ func spec() pluginsdk.Spec {
 			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "Inbound: the most objects one request's array may hold; a larger one is refused with 413 and nothing is stored."},
 		},
 		Roles: []string{pluginsdk.RoleReceive, pluginsdk.RolePerform},
+		Setup: []pluginsdk.SetupStep{{
+			Title: "Test push",
+			Text:  `curl -i -X POST {{shell .URL}} -H 'Content-Type: application/json'{{if .Secret}} -H {{shell (print "X-API-Key: " .Secret)}}{{end}} -d '{"id":"test-1"}'`,
+			Help:  "Any sender: POST JSON (an object, or an array of objects) to the hook URL with the connection's key in X-API-Key.",
+		}},
 		// Senders that batch often gzip; the key is in a header, so the
 		// host refuses a request without it before reading the body.
 		Push: pluginsdk.Push{

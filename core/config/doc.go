@@ -45,7 +45,7 @@
 //	spec:
 //	  addr: ":8080"                  # host:port or :port
 //	  data_dir: ./data
-//	  public_url: https://hub.example.com   # http(s); how others reach this server
+//	  public_url: https://hub.example.com   # http(s); how others reach this server: hook URLs, setup snippets
 //	  timezone: UTC                  # the organisation's time zone
 //	  max_body_bytes: 1MiB           # inbound request body limit, after decompression
 //	  plugin_dirs: [plugins]
@@ -111,6 +111,13 @@
 //	  cors:                          # web pages that may send from a browser; default: none
 //	    origins: [https://shop.example.com]          # scheme://host[:port], or "*" for any page
 //	    max_age: 2h                  # preflight cache (Access-Control-Max-Age); at most 24h
+//
+// The console's Setup section, GET /api/v1/connections/{name}/setup and
+// `junction connection show NAME --setup` fill in the connector's setup
+// steps (pluginsdk.SetupStep: the URLs and snippets its sender needs) with
+// the connection's hook URL, built on Settings public_url or, without it,
+// on the URL the admin reached the hub at (the answer's baseFrom says
+// which), and its credentials, redacted unless revealed.
 //
 // An auth key that its type does not use is an error, as is a required one
 // that is missing or empty. A connection receives pushes on

@@ -51,6 +51,12 @@ func (a *AEP) Spec() pluginsdk.Spec {
 			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "The most profiles one posted array may hold; a request with more is refused whole with 413."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		Setup: []pluginsdk.SetupStep{
+			{Title: "Destination endpoint", Text: "{{.URL}}",
+				Help: "AEP: Destinations → Catalog → Qualtrics Automations (or an HTTP API destination) → Configure: the endpoint URL."},
+			{Title: "Destination credentials", Text: "Username: {{.Username}}\nAPI token: {{.Password}}",
+				Help: "The same screen: the username and API token, sent as HTTP basic auth with every profile."},
+		},
 		// The destination sends basic credentials with every request, so
 		// the host refuses one without them before reading its body.
 		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{{In: pluginsdk.CredentialBasic}}},

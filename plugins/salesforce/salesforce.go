@@ -58,6 +58,10 @@ func (s *Salesforce) Spec() pluginsdk.Spec {
 				Description: "Drop a notification whose Id was already stored within this window (Salesforce resends unacknowledged messages for up to 24 hours)."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		Setup: []pluginsdk.SetupStep{{
+			Title: "Outbound message endpoint URL", Text: "{{.URL}}{{if .Secret}}/{{.Secret}}{{end}}",
+			Help: "Salesforce: Setup → Process Automation → Outbound Messages → New (or Edit) → Endpoint URL. The last path segment is the connection's token: Salesforce sends no credentials of its own.",
+		}},
 		// A secret token in the URL is the credential Salesforce can
 		// send (it sends no headers of its own); under auth api_key the
 		// host compares it before reading the body.

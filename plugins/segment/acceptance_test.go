@@ -78,6 +78,7 @@ func TestFormsAgree(t *testing.T) {
 		webhookPost([]byte("[" + string(track) + "," + string(track) + "]")),
 		webhookPost([]byte(`{bad`)),
 		withHeader(webhookPost(track), "X-Signature", "00"),
+		{Method: "GET", Path: "/tag.js", Header: map[string][]string{"If-None-Match": {`"stale"`}}},
 	}
 	forms := map[string]pluginsdk.Connector{"native": &Segment{}, "wasm": newWasm(t)}
 	results := map[string][]string{}

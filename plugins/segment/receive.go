@@ -103,6 +103,9 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	if err := ctx.Err(); err != nil {
 		return nil, pluginsdk.Retryable("segment: %v", err)
 	}
+	if isTagPath(req.Path) {
+		return s.serveTag(req)
+	}
 	ep, err := route(req)
 	if err != nil {
 		return nil, err

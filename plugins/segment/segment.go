@@ -14,6 +14,7 @@ import (
 //	  shared_secret: ${SEGMENT_SHARED_SECRET}   # optional: verify X-Signature of Webhooks-destination posts
 //	  dedup_window: 24h                         # optional: drop a repeated messageId within this window
 //	  max_events: 1000                          # optional: the most messages one request may hold
+//	  tag: {respect_dnt: true, require_consent: false}   # optional: the web tag's privacy settings
 //
 // The write key of the Tracking API is the connection's auth
 // (`auth: {type: api_key, secret: <write key>}`), not a config key.
@@ -24,6 +25,8 @@ type Config struct {
 	// SharedSecret is the Webhooks destination's "Shared Secret": Segment
 	// signs each post with X-Signature = hex(HMAC-SHA1(secret, body)).
 	SharedSecret string `json:"shared_secret"`
+	// Tag configures the web tag served at <hook URL>/tag.js (tag.go).
+	Tag TagConfig `json:"tag"`
 }
 
 // Segment is the connector. After Configure it is read-only, so one
@@ -39,6 +42,8 @@ type Segment struct {
 	hasKey    bool
 	// maxEvents is the most messages one request may hold.
 	maxEvents int
+	// tag is the web tag as served, with this connection's settings.
+	tag tagAsset
 }
 
 // Segment's documented limits for the Tracking API.
@@ -60,8 +65,10 @@ func (s *Segment) Spec() pluginsdk.Spec {
 			{Name: "dedup_window", Type: pluginsdk.TypeDuration, Default: "24h", Description: "A message whose messageId was stored within this window is dropped (applied by the host)."},
 			{Name: "pool_size", Type: pluginsdk.TypeNumber, Default: "4", Description: "Wasm instances serving requests at once (applied by the host)."},
 			{Name: "max_events", Type: pluginsdk.TypeNumber, Default: strconv.Itoa(pluginsdk.DefaultMaxEvents), Description: "The most messages one request may hold; a request with more is refused whole with 413."},
+			{Name: "tag", Type: pluginsdk.TypeObject, Description: "The web tag at <hook URL>/tag.js: respect_dnt (default true: a browser sending Do Not Track or Global Privacy Control is not tracked) and require_consent (default false: when true, nothing is sent or stored before the page calls junction.consent(true))."},
 		},
 		Roles: []string{pluginsdk.RoleReceive},
+		Setup: setupSteps,
 		// Segment's SDKs may gzip a batch (analytics-python's gzip
 		// option, for one), as Segment's own API accepts. The
 		// sender proves itself with X-Signature, the write key as the
@@ -87,7 +94,7 @@ func (s *Segment) Configure(_ context.Context, pc *pluginsdk.Context) error {
 	if err := problems.Err(); err != nil {
 		return err
 	}
-	next := Segment{configured: true, maxEvents: cfg.EventCap()}
+	next := Segment{configured: true, maxEvents: cfg.EventCap(), tag: newTagAsset(cfg.Tag)}
 	if cfg.SharedSecret != "" {
 		next.secret = []byte(cfg.SharedSecret)
 	}

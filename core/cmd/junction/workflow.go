@@ -167,14 +167,18 @@ func newConnectionCmd() *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	var setup, reveal bool
 	show := &cobra.Command{
 		Use:   "show NAME",
-		Short: "Show a connection as JSON, secrets redacted",
+		Short: "Show a connection as JSON, secrets redacted; --setup: how to point its sender at it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newClient(server, token)
 			if err != nil {
 				return err
+			}
+			if setup || reveal {
+				return showSetup(cmd, c, args[0], setup, reveal)
 			}
 			var res map[string]any
 			if err := c.do(cmd.Context(), "GET", "/connections/"+url.PathEscape(args[0]), nil, nil, &res); err != nil {
@@ -183,6 +187,8 @@ func newConnectionCmd() *cobra.Command {
 			return printJSON(cmd.OutOrStdout(), res["connection"])
 		},
 	}
+	show.Flags().BoolVar(&setup, "setup", false, "print the setup steps: the URLs and snippets its sending system needs")
+	show.Flags().BoolVar(&reveal, "reveal", false, "with --setup: show the credentials in the steps instead of <redacted>")
 	cmd.AddCommand(list, show)
 	cmd.AddCommand(newConnectionOpsCmds()...)
 	return cmd

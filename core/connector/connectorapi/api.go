@@ -28,9 +28,11 @@ type API struct {
 //
 //	GET /connections         every connection
 //	GET /connections/:name   one connection
+//	GET /connections/:name/setup[?reveal=true]   how to point its sender at it (setup.go)
 func (a *API) Routes(r fiber.Router) {
 	r.Get("/connections", a.listConnections)
 	r.Get("/connections/:name", a.getConnection)
+	r.Get("/connections/:name/setup", a.getSetup)
 }
 
 type connectionView struct {

@@ -21,7 +21,8 @@ type fake struct{ roles []string }
 
 func (f fake) Spec() pluginsdk.Spec {
 	return pluginsdk.Spec{Name: "fake", Version: "1.0.0", ABI: pluginsdk.ABIVersion, Roles: f.roles,
-		Config: []pluginsdk.Param{{Name: "pin", Type: pluginsdk.TypeSecret}}}
+		Config: []pluginsdk.Param{{Name: "pin", Type: pluginsdk.TypeSecret}},
+		Setup:  []pluginsdk.SetupStep{{Title: "Sender", Text: "{{.URL}} key={{.Secret}} pin={{.Config.pin}}"}}}
 }
 func (fake) Configure(context.Context, *pluginsdk.Context) error { return nil }
 

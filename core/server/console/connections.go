@@ -132,6 +132,8 @@ type connectionView struct {
 	base
 	Card   *connCard
 	HasOps bool
+	// Setup is how to point the sender at the connection (setup.go).
+	Setup connector.Setup
 }
 
 func (con *Console) connectionPage(c *fiber.Ctx) error {
@@ -139,9 +141,7 @@ func (con *Console) connectionPage(c *fiber.Ctx) error {
 	if !ok {
 		return con.notFound(c, fmt.Sprintf("There is no connection %q.", c.Params("name")))
 	}
-	v := &connectionView{Card: con.card(c, conn), HasOps: con.o.Ops != nil}
-	v.Title, v.Section = "Connection "+conn.Name(), "connections"
-	return con.render(c, fiber.StatusOK, "connection", v)
+	return con.renderConnection(c, conn, false)
 }
 
 // connectionJSON is "show JSON": the connection as the API would describe

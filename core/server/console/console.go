@@ -133,6 +133,7 @@ func (con *Console) Mount(app *fiber.App) {
 	get("/connections/:name/json", con.connectionJSON)
 	get("/connections/:name/entities/:entity", con.entityPage)
 	get("/connections/:name/entities/:entity/fields/:field", con.fieldPage)
+	post("/connections/:name/setup", con.revealSetup)
 	for _, op := range []string{"fetch", "metadata", "reconnect"} {
 		post("/connections/:name/"+op, con.connectionOp(op))
 	}

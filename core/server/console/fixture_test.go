@@ -94,6 +94,7 @@ func (t *testConnector) Spec() pluginsdk.Spec {
 	case "testpush":
 		s.Direction, s.Roles = pluginsdk.Inbound, []string{pluginsdk.RoleReceive}
 		s.Config = []pluginsdk.Param{{Name: "region", Type: pluginsdk.TypeString}}
+		s.Setup = []pluginsdk.SetupStep{{Title: "Sender URL", Text: "{{.URL}}?region={{.Config.region}}&key={{.Config.api_key}}", Help: "Paste it in the sender."}}
 	case "testout":
 		s.Direction, s.Roles = pluginsdk.Outbound, []string{pluginsdk.RolePerform}
 		s.Actions = []pluginsdk.Action{{Name: "post"}}
