@@ -18,6 +18,19 @@
 // are unique per kind across all files. At most one Settings document may
 // exist.
 //
+// # Reloading
+//
+// A running hub takes a new configuration without a restart (`junction
+// apply PATH...`, which posts the files' contents to POST
+// /api/v1/config/apply, or SIGHUP, which reads the --config paths again).
+// LoadSources validates the whole set exactly as Load does at start; on
+// any error nothing changes. Settings take effect only at a restart: an
+// apply whose Settings differ from those the hub started with is refused,
+// with an error at the Settings document naming each changed key. So is a
+// change of the client CAs the TLS listener asks for (inbound.client_ca).
+// Connections, workflows, directories, surveys and schedules are swapped.
+// ${VAR}s are resolved from the hub's environment, as at start.
+//
 // # Environment variables
 //
 // Every scalar value (never a key) may use ${VAR}, or ${VAR:-default} which

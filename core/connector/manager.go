@@ -74,6 +74,11 @@ type Conn struct {
 	// Auth is the auth the connector was configured with: the YAML's, or
 	// credentials stored since (a rotated webhook key).
 	Auth pluginsdk.Auth
+
+	// gate is held for reading by each inbound push (Acquire), and for
+	// writing by a reload retiring the connection (apply.go).
+	gate    sync.RWMutex
+	retired bool
 }
 
 // DedupWindow is how long a duplicate delivery of this connection is
@@ -229,19 +234,8 @@ func (m *Manager) Reconfigure(ctx context.Context, name string) error {
 	m.mu.Lock()
 	m.conns[name] = c
 	m.mu.Unlock()
-	m.retired.Add(1)
-	go func() {
-		defer m.retired.Done()
-		t := time.NewTimer(retireGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-m.closing:
-		}
-		if err := old.close(); err != nil {
-			m.log.Warn("close replaced connector", "connection", name, "err", err)
-		}
-	}()
+	old.retire()
+	m.closeLater(old)
 	return nil
 }
 

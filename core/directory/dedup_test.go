@@ -209,7 +209,7 @@ func TestChangedFieldMovesClaimAndLookup(t *testing.T) {
 func TestLeftoverClaimIsAdopted(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t, dirCfg("POOL_t"))
-	d := s.dirs["POOL_t"]
+	d := s.set.Load().dirs["POOL_t"]
 	cl := d.claims(&Contact{Email: "ann@example.com"})[0]
 	cid := newID("CID_")
 	if ok, err := s.kv.SetNX(ctx, cl.key, []byte(cid), 0); err != nil || !ok {

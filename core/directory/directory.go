@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
@@ -98,16 +99,39 @@ type dirConf struct {
 type Service struct {
 	st    store.Store
 	kv    store.KV
-	dirs  map[string]*dirConf
-	order []string
+	set   atomic.Pointer[dirSet] // swapped whole by Replace
 	locks keyLocks
 	now   func() time.Time
+}
+
+// dirSet is the configured directories.
+type dirSet struct {
+	dirs  map[string]*dirConf
+	order []string
+}
+
+// conf is directory id's configuration. A contact of a directory that a
+// reload removed keeps its data; it is read with the default rules.
+func (ds *dirSet) conf(id string) *dirConf {
+	if d := ds.dirs[id]; d != nil {
+		return d
+	}
+	return &dirConf{id: id, display: id, rules: [][]string{{"email"}}}
 }
 
 // New returns the directory service for the configured directories. A
 // directory without dedup rules gets the default [[email]].
 func New(st store.Store, dirs []*config.Directory) *Service {
-	s := &Service{st: st, kv: st.KV(), dirs: map[string]*dirConf{}, now: time.Now}
+	s := &Service{st: st, kv: st.KV(), now: time.Now}
+	s.Replace(dirs)
+	return s
+}
+
+// Replace installs a new set of directories (hot reload). Contacts are
+// keyed by directory name, so a directory kept by name keeps its contacts;
+// a removed one keeps its data, unlisted, until it is configured again.
+func (s *Service) Replace(dirs []*config.Directory) {
+	ds := &dirSet{dirs: map[string]*dirConf{}}
 	for _, d := range dirs {
 		if d == nil {
 			continue
@@ -116,18 +140,19 @@ func New(st store.Store, dirs []*config.Directory) *Service {
 		if len(rules) == 0 {
 			rules = [][]string{{"email"}}
 		}
-		s.dirs[d.Name] = &dirConf{id: d.Name, display: d.DisplayName, rules: rules}
-		s.order = append(s.order, d.Name)
+		ds.dirs[d.Name] = &dirConf{id: d.Name, display: d.DisplayName, rules: rules}
+		ds.order = append(ds.order, d.Name)
 	}
-	sort.Strings(s.order)
-	return s
+	sort.Strings(ds.order)
+	s.set.Store(ds)
 }
 
 // Directories lists the configured directories by ID, with contact counts.
 func (s *Service) Directories(ctx context.Context) ([]DirectoryInfo, error) {
-	out := make([]DirectoryInfo, 0, len(s.order))
-	for _, id := range s.order {
-		d := s.dirs[id]
+	ds := s.set.Load()
+	out := make([]DirectoryInfo, 0, len(ds.order))
+	for _, id := range ds.order {
+		d := ds.dirs[id]
 		n, err := s.Count(ctx, id)
 		if err != nil {
 			return nil, err
@@ -157,13 +182,14 @@ func (s *Service) Count(ctx context.Context, dir string) (int, error) {
 }
 
 func (s *Service) dir(id string) (*dirConf, error) {
-	if d, ok := s.dirs[id]; ok {
+	ds := s.set.Load()
+	if d, ok := ds.dirs[id]; ok {
 		return d, nil
 	}
-	if len(s.order) == 0 {
+	if len(ds.order) == 0 {
 		return nil, fmt.Errorf("%w %q: no Directory is configured", ErrUnknownDirectory, id)
 	}
-	return nil, fmt.Errorf("%w %q (configured: %s)", ErrUnknownDirectory, id, strings.Join(s.order, ", "))
+	return nil, fmt.Errorf("%w %q (configured: %s)", ErrUnknownDirectory, id, strings.Join(ds.order, ", "))
 }
 
 // key is a KV key inside the directory.
@@ -218,8 +244,9 @@ func (s *Service) Contact(ctx context.Context, id string) (*Contact, error) {
 	if !validID("CID_", id) {
 		return nil, fmt.Errorf("contact %q: %w", id, ErrNotFound)
 	}
-	for _, dirID := range s.order {
-		c, err := s.loadContact(ctx, s.dirs[dirID], id)
+	ds := s.set.Load()
+	for _, dirID := range ds.order {
+		c, err := s.loadContact(ctx, ds.dirs[dirID], id)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}

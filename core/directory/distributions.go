@@ -98,7 +98,7 @@ func (s *Service) CreateDistribution(ctx context.Context, in DistributionInput) 
 	if err != nil {
 		return nil, false, err
 	}
-	d := s.dirs[c.DirectoryID]
+	d := s.set.Load().conf(c.DirectoryID)
 	did := ""
 	if in.IdempotencyKey != "" {
 		ik := "dist-idem/" + url.PathEscape(in.IdempotencyKey)
@@ -263,8 +263,9 @@ func (s *Service) DistributionByPhone(ctx context.Context, phone string) (*Distr
 		return nil, inputErrorf("phone %q has no digits", phone)
 	}
 	var best *Distribution
-	for _, dirID := range s.order {
-		d := s.dirs[dirID]
+	ds := s.set.Load()
+	for _, dirID := range ds.order {
+		d := ds.dirs[dirID]
 		kvs, err := s.kv.List(ctx, lookupPrefix(d, "phone", norm), 0)
 		if err != nil {
 			return nil, fmt.Errorf("find contacts by phone in %s: %w", dirID, err)
@@ -295,7 +296,7 @@ func (s *Service) Distributions(ctx context.Context, contactID string) ([]*Distr
 	if err != nil {
 		return nil, err
 	}
-	return s.distributions(ctx, s.dirs[c.DirectoryID], c.ID)
+	return s.distributions(ctx, s.set.Load().conf(c.DirectoryID), c.ID)
 }
 
 func (s *Service) distributions(ctx context.Context, d *dirConf, cid string) ([]*Distribution, error) {

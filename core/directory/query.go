@@ -138,7 +138,7 @@ func (s *Service) Get(ctx context.Context, id string) (*ContactDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := s.dirs[c.DirectoryID]
+	d := s.set.Load().conf(c.DirectoryID)
 	out := &ContactDetail{Contact: *c}
 	if out.Transactions, err = s.transactions(ctx, d, id); err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func (s *Service) Transactions(ctx context.Context, contactID string) ([]Transac
 	if err != nil {
 		return nil, err
 	}
-	return s.transactions(ctx, s.dirs[c.DirectoryID], c.ID)
+	return s.transactions(ctx, s.set.Load().conf(c.DirectoryID), c.ID)
 }
 
 func (s *Service) transactions(ctx context.Context, d *dirConf, cid string) ([]Transaction, error) {

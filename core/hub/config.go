@@ -38,14 +38,19 @@ func openPlugins(ctx context.Context, o Options, s config.Settings) (*Plugins, e
 }
 
 // loadBundle loads the whole configuration, its references checked by
-// check, and logs its warnings.
-func loadBundle(o Options, check config.Checker) (*config.Bundle, error) {
-	b, err := config.Load(o.ConfigPaths, config.Options{LookupEnv: o.LookupEnv, Check: check})
+// check, and logs its warnings. It also returns the digest of the files
+// read, the configuration's version (reload.go).
+func loadBundle(o Options, check config.Checker) (*config.Bundle, string, error) {
+	srcs, err := config.ReadSources(o.ConfigPaths)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	b, err := config.LoadSources(srcs, config.Options{LookupEnv: o.LookupEnv, Check: check})
+	if err != nil {
+		return nil, "", err
 	}
 	for _, w := range b.Warnings {
 		o.Logger.Warn("config", "warning", w.Error())
 	}
-	return b, nil
+	return b, config.Digest(srcs), nil
 }

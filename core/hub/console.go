@@ -17,6 +17,7 @@ func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte) (*console.C
 	loc, _ := time.LoadLocation(h.Settings.Timezone) // newEngine refused an unknown one
 	return console.New(console.Options{
 		Store: h.Store, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
+		Current: h.CurrentBundle, ConfigVersion: h.ConfigVersion,
 		AdminTokenHash: adminHash, Logger: h.log, PublicURL: h.Settings.PublicURL,
 		Directory: consoleDirectory(dirs),
 		Stats:     newConsoleStats(h.Stats, h.Store.Log(), loc),

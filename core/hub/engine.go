@@ -16,7 +16,26 @@ import (
 
 // newEngine builds the workflow engine and the environment its tasks run
 // in. It reports runs and tasks to metrics, and its lag once it exists.
-func newEngine(s config.Settings, b *config.Bundle, st store.Store, conns *connector.Manager, dirs *directory.Service, metrics *server.Metrics, log *slog.Logger) (*workflow.Engine, error) {
+func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Store, conns *connector.Manager, dirs *directory.Service, metrics *server.Metrics, log *slog.Logger) (*workflow.Engine, error) {
+	resolver, err := newResolver(s, b, st, conns, dirs, log)
+	if err != nil {
+		return nil, err
+	}
+	e, err := workflow.New(workflow.Options{
+		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
+		Workers: s.Workers, Retry: s.Retry, Observer: metrics, ConfigVersion: version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	metrics.ObserveLag(e.Lag)
+	return e, nil
+}
+
+// newResolver builds the resolver of one configuration's tasks: its
+// builtin tasks get that configuration's surveys (a hot reload builds a
+// new one; see reload.go), connection actions go through the manager.
+func newResolver(s config.Settings, b *config.Bundle, st store.Store, conns *connector.Manager, dirs *directory.Service, log *slog.Logger) (*connector.Resolver, error) {
 	tz, err := time.LoadLocation(s.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("settings timezone %q: %w", s.Timezone, err)
@@ -26,17 +45,5 @@ func newEngine(s config.Settings, b *config.Bundle, st store.Store, conns *conne
 		Contacts: dirs, Distributions: dirs, Connections: conns.ForTasks(),
 		Location: tz, Surveys: b.Surveys,
 	}
-	resolver, err := connector.NewResolver(conns, env)
-	if err != nil {
-		return nil, err
-	}
-	e, err := workflow.New(workflow.Options{
-		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
-		Workers: s.Workers, Retry: s.Retry, Observer: metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	metrics.ObserveLag(e.Lag)
-	return e, nil
+	return connector.NewResolver(conns, env)
 }

@@ -66,16 +66,18 @@ func (o Options) withDefaults() Options {
 // Hub is one running Junction node.
 type Hub struct {
 	Settings config.Settings
-	Bundle   *config.Bundle
-	Store    store.Store
-	Conns    *connector.Manager
-	Engine   *workflow.Engine
-	Server   *server.Server
-	Plugins  *Plugins
-	Stats    *stats.Recorder
-	Fetch    *fetch.Runner
-	Sched    *schedule.Scheduler
-	Console  *console.Console
+	// Bundle is the configuration loaded at start; after a hot reload the
+	// running one is CurrentBundle.
+	Bundle  *config.Bundle
+	Store   store.Store
+	Conns   *connector.Manager
+	Engine  *workflow.Engine
+	Server  *server.Server
+	Plugins *Plugins
+	Stats   *stats.Recorder
+	Fetch   *fetch.Runner
+	Sched   *schedule.Scheduler
+	Console *console.Console
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
 	NewAdminToken string
@@ -85,6 +87,7 @@ type Hub struct {
 	ln     net.Listener
 	badger *store.Badger
 	expiry *expiry
+	reload *reloader
 	closed bool
 }
 
@@ -105,7 +108,8 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if h.Plugins, err = openPlugins(ctx, o, h.Settings); err != nil {
 		return nil, err
 	}
-	if h.Bundle, err = loadBundle(o, h.Plugins.Checker()); err != nil {
+	var digest string
+	if h.Bundle, digest, err = loadBundle(o, h.Plugins.Checker()); err != nil {
 		return nil, err
 	}
 	if h.badger, err = openStore(ctx, h.Settings, o.Logger); err != nil {
@@ -117,6 +121,9 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		return nil, err
 	}
 	h.NewAdminToken = tok
+	if h.reload, err = newReloader(ctx, h.Store.KV(), h.Bundle, digest, time.Now()); err != nil {
+		return nil, err
+	}
 	if h.Conns, err = openConnections(ctx, h.Bundle, h.Plugins, h.Store, h.Settings.PublicURL, o.Logger); err != nil {
 		return nil, err
 	}
@@ -124,7 +131,8 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	// share its locks.
 	dirs := directory.New(h.Store, h.Bundle.Directories)
 	metrics := server.NewMetrics(h.Store, nil)
-	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.Store, h.Conns, dirs, metrics, o.Logger); err != nil {
+	h.reload.h, h.reload.dirs = h, dirs
+	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.reload.Version().Counter, h.Store, h.Conns, dirs, metrics, o.Logger); err != nil {
 		return nil, err
 	}
 	if h.Stats, err = openStats(ctx, h.Settings, h.Bundle.Connections, h.Store.KV(), o.Logger); err != nil {
@@ -208,6 +216,9 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	h.closed = true
+	if h.reload != nil {
+		h.reload.close()
+	}
 	if h.Console != nil {
 		h.Console.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/config/configapi"
 	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
@@ -37,7 +38,7 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 			h.Stats.ObserveAppended(reqs, results, time.Now())
 		},
 		APIs: server.APIs{
-			Workflows:   &workflowapi.API{Bundle: h.Bundle, Engine: h.Engine, Store: h.Store},
+			Workflows:   &workflowapi.API{Bundle: h.Bundle, Current: h.CurrentBundle, Engine: h.Engine, Store: h.Store},
 			Connections: &connectorapi.API{Connections: h.Conns, PublicURL: h.Settings.PublicURL},
 			Events:      &storeapi.Events{Log: h.Store.Log()},
 			Directory:   &directoryapi.API{Directory: dirs},
@@ -55,6 +56,7 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 				DataDir: h.Settings.DataDir, Retention: h.Settings.Retention,
 				Store: h.badger, Engine: h.Engine, Sweeps: h.expiry,
 			},
+			Config: &configapi.API{Reloader: h.reload},
 		},
 	}), nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/config/configapi"
 	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/fetch/fetchapi"
@@ -35,6 +36,9 @@ type APIs struct {
 	Plugins *pluginapi.API
 	// Status: /status.
 	Status *storeapi.API
+	// Config: /config (the running version) and /config/apply (hot
+	// reload).
+	Config *configapi.API
 }
 
 // routes adds every API that is set to the /api/v1 group.
@@ -65,6 +69,9 @@ func (a APIs) routes(api fiber.Router) {
 	}
 	if a.Status != nil {
 		a.Status.Routes(api)
+	}
+	if a.Config != nil {
+		a.Config.Routes(api)
 	}
 }
 

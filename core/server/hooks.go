@@ -23,13 +23,16 @@ func (s *Server) hook(c *fiber.Ctx) error {
 	// fiber's strings alias fasthttp's request buffer, which is reused after
 	// the handler returns; the name outlives it (metrics labels, logs).
 	name := strings.Clone(c.Params("connection"))
-	conn, ok := s.o.Connections.Get(name)
+	// Held until the events are logged: a hot reload that removes or
+	// replaces the connection waits for this push (connector/apply.go).
+	conn, release, ok := s.o.Connections.Acquire(name)
 	if !ok {
 		// Don't list the configured names: the caller may be anyone.
 		s.o.Metrics.rejected("", "unknown_connection")
 		return apiError(c, fiber.StatusNotFound, "unknown_connection",
 			"no connection is configured at this URL: check the connection name in the sender's endpoint URL", nil)
 	}
+	defer release()
 	recv, ok := conn.Connector.(pluginsdk.Receiver)
 	if !ok || !conn.Spec.HasRole(pluginsdk.RoleReceive) {
 		s.o.Metrics.rejected(name, "not_inbound")

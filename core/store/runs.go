@@ -20,23 +20,27 @@ const (
 
 // Run is one execution of a workflow for one event.
 type Run struct {
-	ID         string          `json:"id"`
-	Workflow   string          `json:"workflow"`
-	EventID    string          `json:"eventId,omitempty"`
-	Connection string          `json:"connection,omitempty"`
-	Status     string          `json:"status"`
-	Test       bool            `json:"test,omitempty"`     // started by "run test data"
-	ReplayOf   string          `json:"replayOf,omitempty"` // the run this one replays
-	Input      json.RawMessage `json:"input"`              // the event payload
-	Fields     map[string]any  `json:"fields,omitempty"`   // mapped fields
-	Tasks      []TaskRun       `json:"tasks"`
-	Attempt    int             `json:"attempt"` // attempts of the current task so far
-	NextAt     time.Time       `json:"nextAttemptAt,omitzero"`
-	Error      string          `json:"error,omitempty"`
-	DeadLetter bool            `json:"deadLetter,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	UpdatedAt  time.Time       `json:"updatedAt"`
-	FinishedAt time.Time       `json:"finishedAt,omitzero"`
+	ID         string `json:"id"`
+	Workflow   string `json:"workflow"`
+	EventID    string `json:"eventId,omitempty"`
+	Connection string `json:"connection,omitempty"`
+	Status     string `json:"status"`
+	Test       bool   `json:"test,omitempty"`     // started by "run test data"
+	ReplayOf   string `json:"replayOf,omitempty"` // the run this one replays
+	// ConfigVersion is the counter of the configuration whose workflow
+	// definition the run was created from and executes on (see
+	// GET /api/v1/config); 0 for runs stored before versions existed.
+	ConfigVersion uint64          `json:"configVersion,omitempty"`
+	Input         json.RawMessage `json:"input"`            // the event payload
+	Fields        map[string]any  `json:"fields,omitempty"` // mapped fields
+	Tasks         []TaskRun       `json:"tasks"`
+	Attempt       int             `json:"attempt"` // attempts of the current task so far
+	NextAt        time.Time       `json:"nextAttemptAt,omitzero"`
+	Error         string          `json:"error,omitempty"`
+	DeadLetter    bool            `json:"deadLetter,omitempty"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	UpdatedAt     time.Time       `json:"updatedAt"`
+	FinishedAt    time.Time       `json:"finishedAt,omitzero"`
 }
 
 // TaskRun records one task of a run.

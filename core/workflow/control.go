@@ -20,7 +20,7 @@ func (e *ErrUnknownWorkflow) Error() string {
 
 func (e *Engine) failedRun(c *compiled, ev *event.Event, err error, now time.Time) *store.Run {
 	return &store.Run{
-		ID: newRunID(now), Workflow: c.wf.Name, EventID: ev.ID, Connection: ev.Connection,
+		ID: newRunID(now), ConfigVersion: c.version, Workflow: c.wf.Name, EventID: ev.ID, Connection: ev.Connection,
 		Status: store.StatusFailed, Input: ev.Payload, Error: err.Error(),
 		CreatedAt: now, UpdatedAt: now, FinishedAt: now,
 	}
@@ -31,10 +31,16 @@ func (e *Engine) failedRun(c *compiled, ev *event.Event, err error, now time.Tim
 // retried or dead-lettered: a retryable failure is reported as it happened.
 // A payload the filter rejects gives a run with status skipped.
 func (e *Engine) RunOnce(ctx context.Context, workflow string, payload []byte) (*store.Run, error) {
-	c, ok := e.byName[workflow]
+	c, ok := e.defs.pick(workflow)
 	if !ok {
 		return nil, &ErrUnknownWorkflow{Name: workflow}
 	}
+	queued := false
+	defer func() {
+		if !queued {
+			e.defs.untrack(c.version)
+		}
+	}()
 	doc, err := mapping.Decode(payload)
 	if err != nil {
 		return nil, fmt.Errorf("test payload: %w", err)
@@ -44,7 +50,7 @@ func (e *Engine) RunOnce(ctx context.Context, workflow string, payload []byte) (
 	r, matched := e.newRun(c, ev, doc, now)
 	if !matched {
 		r = &store.Run{
-			ID: newRunID(now), Workflow: workflow, Status: store.StatusSkipped, Input: ev.Payload,
+			ID: newRunID(now), ConfigVersion: c.version, Workflow: workflow, Status: store.StatusSkipped, Input: ev.Payload,
 			Error: "the filter did not match this payload: no task ran", CreatedAt: now, UpdatedAt: now, FinishedAt: now,
 		}
 	}
@@ -53,7 +59,8 @@ func (e *Engine) RunOnce(ctx context.Context, workflow string, payload []byte) (
 	if err := e.opts.Store.Runs().Create(ctx, []*store.Run{r}, nil); err != nil {
 		return nil, fmt.Errorf("store test run: %w", err)
 	}
-	if r.Status == store.StatusQueued {
+	queued = r.Status == store.StatusQueued
+	if queued {
 		if _, busy := e.inflight.LoadOrStore(r.ID, struct{}{}); !busy {
 			e.execute(ctx, r)
 			e.inflight.Delete(r.ID)
@@ -70,10 +77,17 @@ func (e *Engine) Replay(ctx context.Context, id string) (*store.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}
-	c, ok := e.byName[old.Workflow]
+	// A replay runs on the current version of the workflow.
+	c, ok := e.defs.pick(old.Workflow)
 	if !ok {
 		return nil, fmt.Errorf("replay %s: %w", id, &ErrUnknownWorkflow{Name: old.Workflow})
 	}
+	queued := false
+	defer func() {
+		if !queued {
+			e.defs.untrack(c.version)
+		}
+	}()
 	doc, err := mapping.Decode(old.Input)
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: decode input: %w", id, err)
@@ -99,7 +113,7 @@ func (e *Engine) Replay(ctx context.Context, id string) (*store.Run, error) {
 	// Once queued, the run belongs to a worker, which updates it in place:
 	// the caller gets a copy taken before.
 	snap := r.Clone()
-	if r.Status == store.StatusQueued {
+	if queued = r.Status == store.StatusQueued; queued {
 		e.enqueue(r)
 	}
 	return snap, nil
@@ -143,10 +157,16 @@ func (e *Engine) ReplayDeadLetters(ctx context.Context, workflow string, progres
 // queued like any run: retried, dead-lettered, and not marked as a test. A
 // payload the filter rejects starts nothing and returns (nil, nil).
 func (e *Engine) Trigger(ctx context.Context, workflow string, payload []byte) (*store.Run, error) {
-	c, ok := e.byName[workflow]
+	c, ok := e.defs.pick(workflow)
 	if !ok {
 		return nil, &ErrUnknownWorkflow{Name: workflow}
 	}
+	queued := false
+	defer func() {
+		if !queued {
+			e.defs.untrack(c.version)
+		}
+	}()
 	doc, err := mapping.Decode(payload)
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s: payload: %w", workflow, err)
@@ -162,7 +182,7 @@ func (e *Engine) Trigger(ctx context.Context, workflow string, payload []byte) (
 	// Once queued, the run belongs to a worker, which updates it in place:
 	// the caller gets a copy taken before.
 	snap := r.Clone()
-	if r.Status == store.StatusQueued {
+	if queued = r.Status == store.StatusQueued; queued {
 		e.enqueue(r)
 	}
 	return snap, nil

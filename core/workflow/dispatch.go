@@ -62,10 +62,11 @@ func (e *Engine) dispatchBatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := e.opts.Now().UTC()
+	gens := e.defs.generations()
 	var runs []*store.Run
 	for i := range events {
 		ev := &events[i]
-		triggered := e.byTrigger[ev.Connection]
+		triggered := forEvent(gens, ev.Seq).byTrigger[ev.Connection]
 		if len(triggered) == 0 {
 			continue
 		}
@@ -85,9 +86,17 @@ func (e *Engine) dispatchBatch(ctx context.Context) (int, error) {
 	if err := e.opts.Store.Runs().Create(ctx, runs, cursor); err != nil {
 		return 0, fmt.Errorf("create %d runs for events %d..%d: %w", len(runs), after+1, last, err)
 	}
+	// The runs hold their versions before the dispatcher lets go of the
+	// generations it has passed (defs.go).
+	for _, r := range runs {
+		if r.Status == store.StatusQueued {
+			e.defs.track(r.ConfigVersion)
+		}
+	}
 	e.cursorMu.Lock()
 	e.cursor = last
 	e.cursorMu.Unlock()
+	e.defs.dispatched(last)
 	if e.opts.Observer != nil {
 		e.opts.Observer.Dispatched(last)
 	}

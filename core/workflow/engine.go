@@ -44,6 +44,10 @@ type Options struct {
 	Observer Observer
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// ConfigVersion is the version of the configuration Workflows come
+	// from; every run records the version it was created from (Replace
+	// installs later ones).
+	ConfigVersion uint64
 }
 
 // Observer receives run and task outcomes, e.g. to export metrics.
@@ -55,10 +59,11 @@ type Observer interface {
 
 // Engine dispatches events to workflows and executes runs.
 type Engine struct {
-	opts      Options
-	log       *slog.Logger
-	byName    map[string]*compiled
-	byTrigger map[string][]*compiled
+	opts Options
+	log  *slog.Logger
+	// defs holds the workflow definitions by configuration version; see
+	// defs.go.
+	defs defsState
 
 	queue    chan *store.Run
 	wg       sync.WaitGroup
@@ -81,7 +86,11 @@ type Engine struct {
 }
 
 type compiled struct {
-	wf *config.Workflow
+	wf      *config.Workflow
+	version uint64
+	// res resolves the tasks' uses: for this version of the definitions
+	// (builtin tasks are built with the configuration they belong to).
+	res Resolver
 }
 
 // New builds an engine; Start begins dispatching.
@@ -113,29 +122,23 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		opts:        o,
 		log:         o.Logger,
-		byName:      map[string]*compiled{},
-		byTrigger:   map[string][]*compiled{},
 		timers:      map[string]*time.Timer{},
 		retryWanted: map[string]bool{},
 	}
 	for _, wf := range o.Workflows {
-		c := &compiled{wf: wf}
 		for _, t := range wf.Tasks {
 			if _, err := o.Resolver.Resolve(t.Uses); err != nil {
 				return nil, fmt.Errorf("workflow %s: task %s: %w", wf.Name, t.Name, err)
 			}
 		}
-		e.byName[wf.Name] = c
-		if wf.Trigger.Connection != "" {
-			e.byTrigger[wf.Trigger.Connection] = append(e.byTrigger[wf.Trigger.Connection], c)
-		}
 	}
+	e.defs.init(newDefs(o.ConfigVersion, o.Workflows, o.Resolver))
 	return e, nil
 }
 
-// Workflow returns the named workflow's config.
+// Workflow returns the named workflow's config in the current version.
 func (e *Engine) Workflow(name string) (*config.Workflow, bool) {
-	c, ok := e.byName[name]
+	c, ok := e.defs.current().byName[name]
 	if !ok {
 		return nil, false
 	}
@@ -165,6 +168,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() {
 		defer e.wg.Done()
 		for _, r := range unfinished {
+			e.defs.track(r.ConfigVersion)
 			if r.Status == store.StatusRetrying && r.NextAt.After(e.opts.Now()) {
 				e.scheduleRetry(r.ID, r.NextAt)
 				continue
@@ -249,15 +253,16 @@ func (e *Engine) newRun(c *compiled, ev *event.Event, doc any, now time.Time) (*
 		return nil, false
 	}
 	r := &store.Run{
-		ID:         newRunID(now),
-		Workflow:   wf.Name,
-		Status:     store.StatusQueued,
-		Input:      json.RawMessage(ev.Payload),
-		CreatedAt:  now,
-		UpdatedAt:  now,
-		Tasks:      make([]store.TaskRun, len(wf.Tasks)),
-		EventID:    ev.ID,
-		Connection: ev.Connection,
+		ID:            newRunID(now),
+		ConfigVersion: c.version,
+		Workflow:      wf.Name,
+		Status:        store.StatusQueued,
+		Input:         json.RawMessage(ev.Payload),
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		Tasks:         make([]store.TaskRun, len(wf.Tasks)),
+		EventID:       ev.ID,
+		Connection:    ev.Connection,
 	}
 	for i, t := range wf.Tasks {
 		r.Tasks[i] = store.TaskRun{Name: t.Name, Uses: t.Uses, Status: store.StatusQueued}

@@ -145,10 +145,10 @@ func templateData(r *store.Run, doc any) map[string]any {
 // execute runs the remaining tasks of r, storing each task's result before
 // the next one starts.
 func (e *Engine) execute(ctx context.Context, r *store.Run) {
-	c, ok := e.byName[r.Workflow]
-	if !ok {
+	c, problem := e.definitionOf(r)
+	if c == nil {
 		r.Status = store.StatusFailed
-		r.Error = fmt.Sprintf("workflow %s is no longer configured", r.Workflow)
+		r.Error = problem
 		e.finish(ctx, r)
 		return
 	}
@@ -192,7 +192,7 @@ func (e *Engine) execute(ctx context.Context, r *store.Run) {
 				continue
 			}
 		}
-		done := e.runTask(ctx, r, c.wf, t, tr, data, ev)
+		done := e.runTask(ctx, r, c, t, tr, data, ev)
 		if !done {
 			return
 		}
@@ -215,7 +215,8 @@ func (e *Engine) execute(ctx context.Context, r *store.Run) {
 
 // runTask performs one attempt of task t. It returns true when the task
 // completed; otherwise it has recorded the failure or scheduled a retry.
-func (e *Engine) runTask(ctx context.Context, r *store.Run, wf *config.Workflow, t config.Task, tr *store.TaskRun, data map[string]any, ev *event.Event) bool {
+func (e *Engine) runTask(ctx context.Context, r *store.Run, c *compiled, t config.Task, tr *store.TaskRun, data map[string]any, ev *event.Event) bool {
+	wf := c.wf
 	var input json.RawMessage
 	if v := wf.Compiled.With[t.Name]; v != nil {
 		rendered, err := v.Render(data)
@@ -231,7 +232,7 @@ func (e *Engine) runTask(ctx context.Context, r *store.Run, wf *config.Workflow,
 		input = json.RawMessage("{}")
 	}
 	tr.Input = input
-	exec, err := e.opts.Resolver.Resolve(t.Uses)
+	exec, err := c.res.Resolve(t.Uses)
 	if err != nil {
 		e.failTask(ctx, r, tr, &pluginsdk.Error{Code: "resolve", Message: err.Error()}, false)
 		return false
@@ -308,6 +309,7 @@ func (e *Engine) finish(ctx context.Context, r *store.Run) {
 	if e.update(ctx, r) == nil && e.opts.Observer != nil {
 		e.opts.Observer.RunFinished(r.Workflow, r.Status)
 	}
+	e.defs.untrack(r.ConfigVersion)
 }
 
 func (e *Engine) update(ctx context.Context, r *store.Run) error {

@@ -47,10 +47,22 @@ func newClient(server, token string) (*apiClient, error) {
 // apiErr is the API's error body.
 type apiErr struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
+		Details json.RawMessage `json:"details,omitempty"`
 	} `json:"error"`
 }
+
+// callError is an error answer of the API; it reads as its message, and
+// keeps the code and details for commands that show more.
+type callError struct {
+	Status  int
+	Code    string
+	Message string
+	Details json.RawMessage
+}
+
+func (e *callError) Error() string { return e.Message }
 
 func (c *apiClient) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
 	data, err := c.doRaw(ctx, method, path, q, body)
@@ -92,7 +104,7 @@ func (c *apiClient) doRaw(ctx context.Context, method, path string, q url.Values
 	if resp.StatusCode >= 300 {
 		var e apiErr
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			return nil, fmt.Errorf("%s", e.Error.Message)
+			return nil, &callError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, Details: e.Error.Details}
 		}
 		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}

@@ -61,6 +61,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newUpCmd(true), newUpCmd(false),
 		newValidateCmd(),
+		newApplyCmd(),
 		newWorkflowCmd(),
 		newRunsCmd(),
 		newMappingCmd(),

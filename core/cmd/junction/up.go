@@ -50,6 +50,7 @@ func newUpCmd(build bool) *cobra.Command {
 				fmt.Fprintf(out, "  admin token (shown once, stored hashed): %s\n", h.NewAdminToken)
 				fmt.Fprintf(out, "  export JUNCTION_ADMIN_TOKEN=%s\n", h.NewAdminToken)
 			}
+			reloadOnSIGHUP(cmd.Context(), h, logger)
 			return h.Run(cmd.Context())
 		},
 	}

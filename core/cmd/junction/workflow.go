@@ -25,7 +25,8 @@ func newWorkflowCmd() *cobra.Command {
 		Use:   "apply FILE",
 		Short: "Validate a workflow file against the configuration and add it to the config folder",
 		Long: "apply checks FILE together with the files already in --config-dir (so its trigger and\n" +
-			"task connections must exist), then copies it there. A running hub loads it at its next start.",
+			"task connections must exist), then copies it there. A running hub loads it with\n" +
+			"`junction apply` of that folder, on SIGHUP, or at its next start.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dst := filepath.Join(configDir, filepath.Base(args[0]))
@@ -50,7 +51,7 @@ func newWorkflowCmd() *cobra.Command {
 					return fmt.Errorf("write %s: %w", dst, err)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "applied %s (%d workflow(s) in the configuration); restart junction to load it\n", dst, len(b.Workflows))
+			fmt.Fprintf(cmd.OutOrStdout(), "applied %s (%d workflow(s) in the configuration); load it into the running hub with `junction apply %s` (or SIGHUP), or restart junction\n", dst, len(b.Workflows), configDir)
 			return nil
 		},
 	}

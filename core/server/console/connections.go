@@ -68,7 +68,7 @@ func (con *Console) card(c *fiber.Ctx, conn *connector.Conn) *connCard {
 		}
 		cd.HookURL = strings.TrimSuffix(base, "/") + "/hooks/" + conn.Name()
 	}
-	for _, wf := range con.o.Bundle.Workflows {
+	for _, wf := range con.bundle().Workflows {
 		if wf.Trigger.Connection == conn.Name() {
 			cd.Workflows = append(cd.Workflows, wf.Name)
 		}

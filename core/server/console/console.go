@@ -23,6 +23,12 @@ type Options struct {
 	Engine      *workflow.Engine
 	Bundle      *config.Bundle
 	Connections *connector.Manager
+	// Current, when set, returns the running configuration instead of
+	// Bundle (it changes with a hot reload).
+	Current func() *config.Bundle
+	// ConfigVersion, when set, is the running configuration's version,
+	// shown in every page's header.
+	ConfigVersion func() config.Version
 	// AdminTokenHash is the SHA-256 of the admin token; logging in means
 	// posting that token.
 	AdminTokenHash [32]byte
@@ -153,3 +159,11 @@ func (con *Console) notFound(c *fiber.Ctx, what string) error {
 
 // isNotFound tells whether a source reported "no such thing".
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// bundle is the running configuration.
+func (con *Console) bundle() *config.Bundle {
+	if con.o.Current != nil {
+		return con.o.Current()
+	}
+	return con.o.Bundle
+}

@@ -27,7 +27,7 @@ type directoryOption struct{ Name, Label string }
 func (con *Console) directoryPage(c *fiber.Ctx) error {
 	v := &directoryView{Available: con.o.Directory != nil, Directory: c.Query("directory"), Query: strings.TrimSpace(c.Query("q"))}
 	v.Title, v.Section = "Directory", "directory"
-	for _, d := range con.o.Bundle.Directories {
+	for _, d := range con.bundle().Directories {
 		label := d.Name
 		if d.DisplayName != "" {
 			label = d.DisplayName + " (" + d.Name + ")"
@@ -40,7 +40,7 @@ func (con *Console) directoryPage(c *fiber.Ctx) error {
 	if !v.Available || v.Query == "" {
 		return con.render(c, fiber.StatusOK, "directory", v)
 	}
-	if con.o.Bundle.Directory(v.Directory) == nil {
+	if con.bundle().Directory(v.Directory) == nil {
 		v.Error = fmt.Sprintf("There is no directory %q.", v.Directory)
 		return con.render(c, fiber.StatusBadRequest, "directory", v)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/store"
 )
 
@@ -35,6 +36,8 @@ type base struct {
 	CSRF     string
 	LoggedIn bool
 	Flash    *flash
+	// Config is the running configuration's version, shown in the header.
+	Config *config.Version
 }
 
 func (b *base) page() *base { return b }
@@ -87,6 +90,10 @@ func (con *Console) render(c *fiber.Ctx, status int, name string, v viewer) erro
 		b.CSRF = s.csrf
 		if b.Flash == nil {
 			b.Flash = s.takeFlash()
+		}
+		if con.o.ConfigVersion != nil {
+			v := con.o.ConfigVersion()
+			b.Config = &v
 		}
 	}
 	var buf bytes.Buffer

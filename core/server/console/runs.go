@@ -42,7 +42,7 @@ func (con *Console) runsPage(c *fiber.Ctx) error {
 		DeadLetter: c.Query("dead") == "1", Statuses: runStatuses, Since: sinceChoices,
 	}
 	v.Title, v.Section = "Runs", "runs"
-	for _, wf := range con.o.Bundle.Workflows {
+	for _, wf := range con.bundle().Workflows {
 		v.Workflows = append(v.Workflows, wf.Name)
 	}
 	f := store.RunFilter{Workflow: v.Workflow, Status: v.Status, DeadLetter: v.DeadLetter, After: c.Query("after"), Limit: 50}

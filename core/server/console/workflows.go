@@ -45,7 +45,7 @@ func (con *Console) workflowsPage(c *fiber.Ctx) error {
 	v.Title, v.Section = "Workflows", "workflows"
 	ctx := c.UserContext()
 	since := con.o.Now().Add(-recentWindow)
-	for _, wf := range con.o.Bundle.Workflows {
+	for _, wf := range con.bundle().Workflows {
 		row := workflowRow{Name: wf.Name, Description: wf.Description, Trigger: triggerText(wf.Trigger), TriggerConn: wf.Trigger.Connection, Tasks: len(wf.Tasks)}
 		last, _, err := con.o.Store.Runs().List(ctx, store.RunFilter{Workflow: wf.Name, Limit: 1})
 		if err != nil {
@@ -149,7 +149,7 @@ func (con *Console) workflowPage(c *fiber.Ctx) error {
 // workflowView builds a workflow's page; ok is false when the workflow does
 // not exist (the 404 page is then already written).
 func (con *Console) workflowView(c *fiber.Ctx, name string) (*workflowView, bool, error) {
-	wf := con.o.Bundle.Workflow(name)
+	wf := con.bundle().Workflow(name)
 	if wf == nil {
 		return nil, false, con.notFound(c, fmt.Sprintf("There is no workflow %q.", name))
 	}

@@ -23,6 +23,9 @@ import (
 type API struct {
 	// Bundle lists the configured workflows.
 	Bundle *config.Bundle
+	// Current, when set, returns the running configuration instead of
+	// Bundle (it changes with a hot reload).
+	Current func() *config.Bundle
 	// Engine runs a workflow on test data and replays runs.
 	Engine *workflow.Engine
 	// Store lists and reads runs.
@@ -61,7 +64,7 @@ type workflowSummary struct {
 
 func (a *API) workflowSummaries() []workflowSummary {
 	out := []workflowSummary{}
-	for _, wf := range a.Bundle.Workflows {
+	for _, wf := range a.bundle().Workflows {
 		ws := workflowSummary{Name: wf.Name, Description: wf.Description, File: wf.File, Tasks: []string{}}
 		if wf.Trigger.Connection != "" {
 			ws.Trigger = fiber.Map{"connection": wf.Trigger.Connection}
@@ -84,7 +87,7 @@ func (a *API) getWorkflow(c *fiber.Ctx) error {
 	name := c.Params("name")
 	for _, ws := range a.workflowSummaries() {
 		if ws.Name == name {
-			wf := a.Bundle.Workflow(name)
+			wf := a.bundle().Workflow(name)
 			return c.JSON(fiber.Map{"workflow": ws, "yaml": string(wf.YAML)})
 		}
 	}
@@ -196,4 +199,11 @@ func (a *API) replayDeadLetters(c *fiber.Ctx) error {
 		ids[i] = r.ID
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"replayed": len(runs), "runs": ids})
+}
+
+func (a *API) bundle() *config.Bundle {
+	if a.Current != nil {
+		return a.Current()
+	}
+	return a.Bundle
 }
