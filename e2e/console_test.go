@@ -205,7 +205,7 @@ func TestConsoleAuth(t *testing.T) {
 	h, failed, _ := consoleHub(t)
 
 	pages := []string{"/", "/runs", "/runs?status=failed", "/runs/" + failed.ID, "/workflows", "/workflows/orders-to-sink",
-		"/connections", "/connections/orders-in", "/connections/orders-in/json", "/plugins", "/directory"}
+		"/connections", "/connections/orders-in", "/connections/orders-in/json", "/plugins", "/directory", "/alerts"}
 	anon := consoleClient(t)
 	for _, p := range pages {
 		code, _, hdr := fetchPage(t, anon, "GET", h.URL+p, nil)

@@ -7,6 +7,7 @@ type Bundle struct {
 	Workflows   []*Workflow
 	Directories []*Directory
 	Surveys     []*Survey
+	Alerts      []*Alert
 	// Warnings are problems that do not stop loading, sorted by position.
 	Warnings []*Warning
 	// Files are the files read, in the order read.

@@ -9,7 +9,7 @@
 // envelope:
 //
 //	apiVersion: junction/v1     # required, exactly this
-//	kind: Workflow              # Settings | Connection | Workflow | Directory | Survey
+//	kind: Workflow              # Settings | Connection | Workflow | Directory | Survey | Alert
 //	metadata: {name: orders}    # required except for Settings
 //	spec: {...}                 # the kind's settings (below)
 //
@@ -216,6 +216,55 @@
 //	  display_name: Demo survey
 //	  status: active                 # active (default) | inactive
 //	  link: https://surveys.example.com/jfe/form/SV_demo
+//
+// # kind: Alert
+//
+//	spec:
+//	  when:                          # exactly one condition:
+//	    runs_failed: {workflow: orders, window: 10m, count: 5, ratio: 0.2, min_runs: 20}
+//	    run_dead_lettered: {workflow: orders, window: 1h, count: 1}
+//	    fetch_failed: {connection: sftp-orders}
+//	    schedule_missed: {connection: sftp-orders, window: 1h, count: 1}   # or {workflow: W}
+//	    log_lag: {above: 100000, for: 5m}
+//	    auth_failures: {connection: orders-in, window: 10m, count: 20}
+//	  notify:
+//	    connection: ops-slack        # required: a webhook or an smtp connection
+//	    to: [ops@example.com]        # smtp: required, one address or a list
+//	    subject: Orders alert        # smtp: optional; default "Junction alert <name>"
+//	  cooldown: 15m                  # least time between two "firing" notices
+//
+// Conditions:
+//   - runs_failed (workflow required): failed runs of the workflow among the
+//     runs that finished in the last window (default 10m). count: at least
+//     that many failed; ratio (0 < ratio <= 1): at least that share failed,
+//     once min_runs (default 1; only with ratio) finished. With both, both
+//     must hold; at least one is required.
+//   - run_dead_lettered: runs that exhausted their retries, of the workflow
+//     or of any; at least count (default 1) in window (default 1h).
+//   - fetch_failed: the last fetch job of the connection (or of any) failed;
+//     it clears when that connection's next job completes.
+//   - schedule_missed: slots of the connection's or workflow's schedule (or
+//     of any) that did not run on time, because Junction was down at the
+//     slot or the previous run outlasted it; count (default 1) in window
+//     (default 1h). The connection or workflow must have a schedule.
+//   - log_lag: the dispatcher's log lag (logged events not yet turned into
+//     runs) stayed above `above` events for `for`.
+//   - auth_failures (count required): pushes to the connection (or to any)
+//     refused for missing or wrong credentials (401 unauthorized, or a client
+//     certificate refused) in window (default 10m).
+//
+// Test runs (run test data) are not counted. A condition holds or not;
+// windowed ones stop holding as their occurrences leave the window. An alert
+// sends one "firing" notice when its condition starts to hold, then at most
+// one "repeat" notice per cooldown (default 15m) counting the occurrences
+// since the previous notice, and one "resolved" notice when the condition
+// clears. Through a webhook connection a notice is its `post` action with a
+// JSON body: text (one line, what Slack and Teams show), alert, status
+// (firing, resolved), kind (firing, repeat, resolved), condition, summary,
+// occurrences, since, at, detail, seq. Through an smtp connection it is its
+// `send_email` action to `to`, with the subject prefixed [FIRING] or
+// [RESOLVED]. The notify connection must exist and use the webhook or smtp
+// connector; to and subject are errors on a webhook connection.
 //
 // # Errors
 //

@@ -59,9 +59,13 @@ func (l *loader) triggered(name string) bool {
 }
 
 // outboundOnly reports whether workflows use the connection only as the
-// target of tasks (uses: <name>.<action>) and none is triggered by it.
+// target of tasks (uses: <name>.<action>), or alerts notify through it,
+// and no workflow is triggered by it.
 func (l *loader) outboundOnly(name string) bool {
 	used := false
+	for _, a := range l.b.Alerts {
+		used = used || a.Notify.Connection == name
+	}
 	for _, w := range l.b.Workflows {
 		if w.Trigger.Connection == name {
 			return false

@@ -25,9 +25,10 @@ const (
 	KindWorkflow   = "Workflow"
 	KindDirectory  = "Directory"
 	KindSurvey     = "Survey"
+	KindAlert      = "Alert"
 )
 
-var kinds = []string{KindConnection, KindDirectory, KindSettings, KindSurvey, KindWorkflow}
+var kinds = []string{KindAlert, KindConnection, KindDirectory, KindSettings, KindSurvey, KindWorkflow}
 
 // Options tune Load.
 type Options struct {
@@ -370,9 +371,9 @@ func (l *loader) document(d *decoder, root *yaml.Node, src []byte) {
 		return
 	}
 	spec := o.get("spec")
-	if spec == nil && (kind == KindConnection || kind == KindWorkflow) {
+	if spec == nil && (kind == KindConnection || kind == KindWorkflow || kind == KindAlert) {
 		d.errorf(root, "", "missing spec")
-		if kind == KindWorkflow {
+		if kind == KindWorkflow || kind == KindAlert {
 			return
 		}
 	}
@@ -402,6 +403,10 @@ func (l *loader) document(d *decoder, root *yaml.Node, src []byte) {
 		s := d.survey(spec)
 		s.Name, s.Pos = name, pos
 		l.b.Surveys = append(l.b.Surveys, s)
+	case KindAlert:
+		a := d.alert(spec)
+		a.Name, a.Pos = name, pos
+		l.b.Alerts = append(l.b.Alerts, a)
 	}
 }
 

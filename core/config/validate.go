@@ -40,6 +40,9 @@ func (l *loader) finish() {
 	for _, w := range l.b.Workflows {
 		l.checkWorkflow(w)
 	}
+	for _, a := range l.b.Alerts {
+		l.checkAlert(a)
+	}
 }
 
 func (l *loader) checkWorkflow(w *Workflow) {

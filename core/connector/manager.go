@@ -305,29 +305,14 @@ func (r *Resolver) Resolve(uses string) (task.Executor, error) {
 	if !ok {
 		return nil, fmt.Errorf("uses %q: want a builtin task or <connection>.<action>", uses)
 	}
-	c, ok := r.m.Get(name)
-	if !ok {
+	if _, ok := r.m.Get(name); !ok {
 		return nil, fmt.Errorf("uses %q: no builtin task of that name and no connection %q", uses, name)
 	}
-	p, ok := c.Connector.(pluginsdk.Performer)
-	if !ok || !c.Spec.HasRole(pluginsdk.RolePerform) {
-		return nil, fmt.Errorf("uses %q: connector %s of connection %s performs no actions", uses, c.Spec.Name, name)
+	ex, err := r.m.Action(name, action)
+	if err != nil {
+		return nil, fmt.Errorf("uses %q: %w", uses, err)
 	}
-	if _, ok := c.Spec.Action(action); !ok {
-		return nil, fmt.Errorf("uses %q: connector %s has no action %q (it has: %s)", uses, c.Spec.Name, action, actionNames(c.Spec))
-	}
-	return task.ExecutorFunc(func(ctx context.Context, call *task.Call) (json.RawMessage, error) {
-		res, err := p.Perform(ctx, &pluginsdk.PerformRequest{
-			Action: action, Input: call.Input, IdempotencyKey: call.IdempotencyKey, Attempt: call.Attempt,
-		})
-		if err != nil {
-			return nil, err
-		}
-		if res == nil {
-			return nil, nil
-		}
-		return res.Output, nil
-	}), nil
+	return ex, nil
 }
 
 func actionNames(s pluginsdk.Spec) string {

@@ -30,7 +30,10 @@ type Options struct {
 	Lookup func(name string) (*connector.Conn, bool)
 	// Observer, when set, is told about each appended record.
 	Observer Observer
-	Logger   *slog.Logger
+	// JobDone, when set, is told about every job that ended, completed or
+	// failed (alerts). It must not block: jobs end on its goroutine.
+	JobDone func(Job)
+	Logger  *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// ProgressInterval is the least time between two saves of a running
@@ -327,6 +330,9 @@ func (r *Runner) execute(ctx context.Context, conn *connector.Conn, opts RunOpti
 		log.Error("fetch job record not saved", "err", serr)
 	}
 	r.finish(st, job)
+	if r.o.JobDone != nil {
+		r.o.JobDone(job)
+	}
 	if perr := pruneJobs(sctx, r.o.Store.KV(), conn.Name()); perr != nil {
 		log.Warn("old fetch job records not pruned", "err", perr)
 	}

@@ -23,6 +23,7 @@ func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte) (*console.C
 		Stats:     newConsoleStats(h.Stats, h.Store.Log(), loc),
 		Ops:       consoleOps{fetch: h.Fetch, conns: h.Conns},
 		Plugins:   consolePlugins{h.Plugins.Registry()},
+		Alerts:    consoleAlerts{h.Alerts},
 	})
 }
 

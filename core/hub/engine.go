@@ -8,27 +8,27 @@ import (
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/directory"
-	"github.com/junctionhub/junction/core/server"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/core/workflow"
 )
 
 // newEngine builds the workflow engine and the environment its tasks run
-// in. It reports runs and tasks to metrics, and its lag once it exists.
-func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Store, conns *connector.Manager, dirs *directory.Service, metrics *server.Metrics, log *slog.Logger) (*workflow.Engine, error) {
+// in. It reports runs and tasks to metrics and finished runs to the
+// alerts (obs), and its lag to metrics once it exists.
+func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Store, conns *connector.Manager, dirs *directory.Service, obs alertObserver, log *slog.Logger) (*workflow.Engine, error) {
 	resolver, err := newResolver(s, b, st, conns, dirs, log)
 	if err != nil {
 		return nil, err
 	}
 	e, err := workflow.New(workflow.Options{
 		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
-		Workers: s.Workers, Retry: s.Retry, Observer: metrics, ConfigVersion: version,
+		Workers: s.Workers, Retry: s.Retry, Observer: obs, ConfigVersion: version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	metrics.ObserveLag(e.Lag)
+	obs.ObserveLag(e.Lag)
 	return e, nil
 }
 

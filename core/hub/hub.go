@@ -4,10 +4,10 @@
 // nothing (stop accepting, drain requests, drain runs, close the store).
 //
 // Each subsystem has a constructor in a file of its own (config.go,
-// store.go, connections.go, engine.go, stats.go, schedule.go, expiry.go,
-// console.go, server.go) that takes what it needs and returns what it
-// offers; Open calls them in dependency order, and Close undoes them in the
-// reverse order.
+// store.go, connections.go, alerts.go, engine.go, stats.go, schedule.go,
+// expiry.go, console.go, server.go) that takes what it needs and returns
+// what it offers; Open calls them in dependency order, and Close undoes
+// them in the reverse order.
 package hub
 
 import (
@@ -18,8 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/junctionhub/junction/core/alert"
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/directory"
@@ -78,6 +80,7 @@ type Hub struct {
 	Fetch   *fetch.Runner
 	Sched   *schedule.Scheduler
 	Console *console.Console
+	Alerts  *alert.Engine
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
 	NewAdminToken string
@@ -88,6 +91,7 @@ type Hub struct {
 	badger *store.Badger
 	expiry *expiry
 	reload *reloader
+	lagOf  atomic.Pointer[workflow.Engine]
 	closed bool
 }
 
@@ -132,16 +136,24 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	dirs := directory.New(h.Store, h.Bundle.Directories)
 	metrics := server.NewMetrics(h.Store, nil)
 	h.reload.h, h.reload.dirs = h, dirs
-	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.reload.Version().Counter, h.Store, h.Conns, dirs, metrics, o.Logger); err != nil {
+	if h.Alerts, err = newAlerts(ctx, h.Bundle, h.Store.KV(), h.Conns, h.lag, metrics, o.Logger); err != nil {
 		return nil, err
 	}
+	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.reload.Version().Counter, h.Store, h.Conns, dirs, alertObserver{metrics, h.Alerts}, o.Logger); err != nil {
+		return nil, err
+	}
+	h.lagOf.Store(h.Engine)
+	// A reload swaps the alerts with the rest of the set (reload.go).
+	h.reload.appliers = append(h.reload.appliers, func(ctx context.Context, b *config.Bundle) error {
+		return h.Alerts.Replace(ctx, b.Alerts)
+	})
 	if h.Stats, err = openStats(ctx, h.Settings, h.Bundle.Connections, h.Store.KV(), o.Logger); err != nil {
 		return nil, err
 	}
-	if h.Fetch, err = fetch.New(ctx, fetch.Options{Store: h.Store, Lookup: h.Conns.Get, Observer: h.Stats, Logger: o.Logger}); err != nil {
+	if h.Fetch, err = fetch.New(ctx, fetch.Options{Store: h.Store, Lookup: h.Conns.Get, Observer: h.Stats, JobDone: fetchJobDone(h.Alerts), Logger: o.Logger}); err != nil {
 		return nil, err
 	}
-	if h.Sched, err = newScheduler(ctx, h.Settings, h.Bundle, h.Store.KV(), h.Fetch, h.Engine, o.Logger); err != nil {
+	if h.Sched, err = newScheduler(ctx, h.Settings, h.Bundle, h.Store.KV(), h.Fetch, h.Engine, scheduleMissed(h.Alerts), o.Logger); err != nil {
 		return nil, err
 	}
 	h.expiry = newExpiry(h.badger, h.Settings.Retention, h.Engine.Cursor)
@@ -152,6 +164,16 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// lag is the dispatcher's log lag once the engine exists. The alerts,
+// built before it, poll it from their own goroutine, hence lagOf.
+func (h *Hub) lag() uint64 {
+	e := h.lagOf.Load()
+	if e == nil {
+		return 0
+	}
+	return e.Lag()
 }
 
 // Listen binds the server's address (":0" picks a free port).
@@ -183,6 +205,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		return err
 	}
 	h.expiry.Start()
+	h.Alerts.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- h.Server.Serve(h.ln) }()
 	var serveErr error
@@ -233,6 +256,7 @@ func (h *Hub) Close() error {
 		{"fetch runner", h.Fetch != nil, h.Fetch.Close},
 		{"stats", h.Stats != nil, h.Stats.Close},
 		{"workflow engine", h.Engine != nil, func() error { h.Engine.Close(); return nil }},
+		{"alerts", h.Alerts != nil, h.Alerts.Close},
 		{"connections", h.Conns != nil, h.Conns.Close},
 		{"store", h.badger != nil, h.badger.Close},
 		{"plugins", h.Plugins != nil, h.Plugins.Close},

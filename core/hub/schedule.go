@@ -13,9 +13,10 @@ import (
 )
 
 // newScheduler schedules the fetches of pull connections and the
-// schedule-triggered workflows; nothing fires before Start.
-func newScheduler(ctx context.Context, s config.Settings, b *config.Bundle, kv store.KV, f *fetch.Runner, e *workflow.Engine, log *slog.Logger) (*schedule.Scheduler, error) {
-	sc := schedule.New(schedule.Options{KV: kv, Timezone: s.Timezone, Logger: log})
+// schedule-triggered workflows; nothing fires before Start. Missed slots
+// are reported to missed (alerts).
+func newScheduler(ctx context.Context, s config.Settings, b *config.Bundle, kv store.KV, f *fetch.Runner, e *workflow.Engine, missed func(string, time.Time, string), log *slog.Logger) (*schedule.Scheduler, error) {
+	sc := schedule.New(schedule.Options{KV: kv, Timezone: s.Timezone, Logger: log, Missed: missed})
 	if err := sc.AddConnections(ctx, b.Connections, f); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"time"
 
+	"github.com/junctionhub/junction/core/alert/alertapi"
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/config/configapi"
 	"github.com/junctionhub/junction/core/connector/connectorapi"
@@ -57,6 +58,7 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 				Store: h.badger, Engine: h.Engine, Sweeps: h.expiry,
 			},
 			Config: &configapi.API{Reloader: h.reload},
+			Alerts: &alertapi.API{Alerts: h.Alerts},
 		},
 	}), nil
 }

@@ -56,6 +56,11 @@ type Options struct {
 	// MaxWait caps one sleep so that a wall clock change (suspend, NTP step)
 	// is noticed within it. Default 1 minute.
 	MaxWait time.Duration
+	// Missed, when set, is told about each slot that did not run on time:
+	// one that passed while Junction was down (it runs once, late) or one
+	// skipped because the run before it outlasted it. key is the entry's
+	// key (ConnectionKey, WorkflowKey). It must not block.
+	Missed func(key string, slot time.Time, reason string)
 }
 
 // Scheduler runs Funcs on their schedules: one goroutine waits for the
@@ -151,6 +156,9 @@ func (s *Scheduler) Add(ctx context.Context, key string, sched *config.Schedule,
 		e.dueNow = !e.st.Next.After(now) || interrupted
 		if e.dueNow {
 			s.log.Info("schedule missed while stopped; running once now", "schedule", key, "slot", e.st.Next, "interrupted", interrupted)
+			if !e.st.Next.After(now) {
+				s.missed(key, e.st.Next, MissedWhileDown)
+			}
 		}
 	}
 	s.mu.Lock()
@@ -340,6 +348,7 @@ func (s *Scheduler) execute(ctx context.Context, e *entry, at time.Time) {
 		// runs never overlap and never pile up.
 		if next, nerr := e.spec.Next(st.Applied, end); nerr == nil {
 			log.Warn("scheduled run outlasted its period; skipping to the next slot", "skipped", st.Next, "next", next)
+			s.missed(e.key, st.Next, MissedOverrun)
 			st.Next = next
 		}
 	}
@@ -385,4 +394,16 @@ func (s *Scheduler) Next(key string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return e.st.Next, true
+}
+
+// Reasons a slot was missed (Options.Missed).
+const (
+	MissedWhileDown = "missed while Junction was not running; ran once at start-up"
+	MissedOverrun   = "skipped: the previous run outlasted it"
+)
+
+func (s *Scheduler) missed(key string, slot time.Time, reason string) {
+	if s.o.Missed != nil {
+		s.o.Missed(key, slot, reason)
+	}
 }

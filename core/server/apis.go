@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/junctionhub/junction/core/alert/alertapi"
 	"github.com/junctionhub/junction/core/config/configapi"
 	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
@@ -39,6 +40,8 @@ type APIs struct {
 	// Config: /config (the running version) and /config/apply (hot
 	// reload).
 	Config *configapi.API
+	// Alerts: /alerts.
+	Alerts *alertapi.API
 }
 
 // routes adds every API that is set to the /api/v1 group.
@@ -72,6 +75,9 @@ func (a APIs) routes(api fiber.Router) {
 	}
 	if a.Config != nil {
 		a.Config.Routes(api)
+	}
+	if a.Alerts != nil {
+		a.Alerts.Routes(api)
 	}
 }
 

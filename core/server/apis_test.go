@@ -41,7 +41,7 @@ func TestNoAPIRoutesOfItsOwn(t *testing.T) {
 		"GET /workflows", "GET /workflows/w", "POST /workflows/w/run",
 		"GET /runs", "GET /runs/r", "POST /runs/r/replay",
 		"GET /dead-letters", "POST /dead-letters/replay",
-		"GET /connections", "GET /connections/c", "GET /events/e", "GET /status",
+		"GET /connections", "GET /connections/c", "GET /events/e", "GET /status", "GET /alerts",
 	} {
 		method, path, _ := strings.Cut(p, " ")
 		req := httptest.NewRequest(method, "/api/v1"+path, nil)

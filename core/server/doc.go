@@ -13,7 +13,7 @@
 //     workflow/workflowapi (workflows, runs, dead letters),
 //     connector/connectorapi (connections), store/storeapi (status,
 //     events), directory/directoryapi, fetch/fetchapi, stats/statsapi,
-//     schedule/scheduleapi, plugin/pluginapi. Each exports an API struct
+//     schedule/scheduleapi, plugin/pluginapi, alert/alertapi. Each exports an API struct
 //     holding the services it needs, and a Routes method that adds its
 //     paths to the /api/v1 group it is given. An api package imports its
 //     domain and fiber, never this package or the console; errors are

@@ -25,6 +25,8 @@ type Metrics struct {
 	runsFinished  *prometheus.CounterVec
 	taskLatency   *prometheus.HistogramVec
 	dispatchedSeq prometheus.Gauge
+	// onReject is told about refusals (metrics_hooks.go).
+	onReject func(conn, reason string, n int)
 }
 
 var _ workflow.Observer = (*Metrics)(nil)
@@ -89,10 +91,14 @@ func (m *Metrics) accepted(conn string, n, dups int) {
 	}
 }
 
-func (m *Metrics) rejected(conn, reason string) { m.eventsReject.WithLabelValues(conn, reason).Inc() }
+func (m *Metrics) rejected(conn, reason string) {
+	m.eventsReject.WithLabelValues(conn, reason).Inc()
+	m.notifyRejected(conn, reason, 1)
+}
 
 func (m *Metrics) rejectedN(conn, reason string, n int) {
 	m.eventsReject.WithLabelValues(conn, reason).Add(float64(n))
+	m.notifyRejected(conn, reason, n)
 }
 
 // RunFinished implements workflow.Observer.

@@ -103,8 +103,8 @@ func (e *Engine) dispatchBatch(ctx context.Context) (int, error) {
 	for _, r := range runs {
 		if r.Status == store.StatusQueued {
 			e.enqueue(r)
-		} else if e.opts.Observer != nil {
-			e.opts.Observer.RunFinished(r.Workflow, r.Status)
+		} else {
+			e.observeFinished(r)
 		}
 	}
 	return len(events), nil

@@ -306,8 +306,8 @@ func (e *Engine) failTask(ctx context.Context, r *store.Run, tr *store.TaskRun, 
 func (e *Engine) finish(ctx context.Context, r *store.Run) {
 	r.FinishedAt = e.opts.Now().UTC()
 	r.NextAt = time.Time{}
-	if e.update(ctx, r) == nil && e.opts.Observer != nil {
-		e.opts.Observer.RunFinished(r.Workflow, r.Status)
+	if e.update(ctx, r) == nil {
+		e.observeFinished(r)
 	}
 	e.defs.untrack(r.ConfigVersion)
 }

@@ -33,7 +33,11 @@ func newValidateCmd() *cobra.Command {
 			for _, w := range b.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s (warning)\n", w.Error())
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d file(s), %d connection(s), %d workflow(s)\n", len(b.Files), len(b.Connections), len(b.Workflows))
+			alerts := ""
+			if len(b.Alerts) > 0 {
+				alerts = fmt.Sprintf(", %d alert(s)", len(b.Alerts))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d file(s), %d connection(s), %d workflow(s)%s\n", len(b.Files), len(b.Connections), len(b.Workflows), alerts)
 			return nil
 		},
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // Options configures a Console. Store, Engine, Bundle and Connections are
-// required; Plugins, Stats, Ops and Directory may be nil (their sections then
+// required; Plugins, Alerts, Stats, Ops and Directory may be nil (their sections then
 // say "not available yet").
 type Options struct {
 	Store       store.Store
@@ -38,6 +38,7 @@ type Options struct {
 	PublicURL string
 
 	Plugins   Plugins
+	Alerts    Alerts
 	Stats     Stats
 	Ops       Operations
 	Directory Directory
@@ -145,6 +146,7 @@ func (con *Console) Mount(app *fiber.App) {
 	}
 
 	get("/plugins", con.pluginsPage)
+	get("/alerts", con.alertsPage)
 
 	get("/directory", con.directoryPage)
 	get("/directory/contacts/:id", con.contactPage)

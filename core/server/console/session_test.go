@@ -98,7 +98,7 @@ func TestPagesRedirectToLogin(t *testing.T) {
 		"/", "/runs", "/runs?status=failed", "/runs/" + r.ID, "/workflows", "/workflows/orders",
 		"/connections", "/connections/crm-feed", "/connections/crm-feed/json",
 		"/connections/crm-feed/entities/Contact", "/connections/crm-feed/entities/Contact/fields/Email",
-		"/plugins", "/directory", "/directory/contacts/c1",
+		"/plugins", "/directory", "/directory/contacts/c1", "/alerts",
 	}
 	for _, p := range pages {
 		t.Run(p, func(t *testing.T) {
