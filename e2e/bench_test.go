@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,7 +66,20 @@ func BenchmarkIngestAck(b *testing.B) {
 	}
 }
 
-func benchIngest(b *testing.B, conc int, kind string) {
+func benchIngest(b *testing.B, conc int, kind string) { benchIngestWith(b, conc, kind, nil) }
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchIngestWith is benchIngest; attach, when set, is called with the
+// hub's base URL before the load starts (a tap reader attaches there).
+func benchIngestWith(b *testing.B, conc int, kind string, attach func(base string)) {
 	sinkLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -98,6 +112,9 @@ func benchIngest(b *testing.B, conc int, kind string) {
 	done := make(chan error, 1)
 	go func() { done <- h.Run(ctx) }()
 	defer func() { cancel(); <-done }()
+	if attach != nil {
+		attach("http://" + addr.String())
+	}
 	url := "http://" + addr.String() + "/hooks/orders-in"
 	pad := strings.Repeat("x", 900) // ~1 KB events
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
@@ -107,6 +124,7 @@ func benchIngest(b *testing.B, conc int, kind string) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpu0 := processCPU()
 	start := time.Now()
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
@@ -138,6 +156,10 @@ func benchIngest(b *testing.B, conc int, kind string) {
 	}
 	wg.Wait()
 	ackElapsed := time.Since(start)
+	// CPU time per acknowledged event (hub, senders and any tap reader: one
+	// process) says what a change costs even on a machine whose other
+	// load makes events/s swing.
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/event")
 	if kind != "order" {
 		b.StopTimer()
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

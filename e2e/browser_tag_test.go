@@ -315,7 +315,7 @@ func setupScreenshots(t *testing.T, ctx context.Context, h *hubProc, fail func(s
 	for _, k := range kinds {
 		var png []byte
 		text, err := chromedp.Run(ctx, chromedp.Action[string](func(ctx context.Context, tg *chromedp.Target) (string, error) {
-			if _, err := chromedp.Navigate(h.URL + "/connections/" + k.conn)(ctx, tg); err != nil {
+			if _, err := chromedp.Navigate(h.URL+"/connections/"+k.conn)(ctx, tg); err != nil {
 				return "", err
 			}
 			if _, err := chromedp.WaitVisible(chromedp.CSS(`#setup`))(ctx, tg); err != nil {
@@ -339,7 +339,7 @@ func setupScreenshots(t *testing.T, ctx context.Context, h *hubProc, fail func(s
 		}
 	}
 	revealed, err := chromedp.Run(ctx, chromedp.Action[string](func(ctx context.Context, tg *chromedp.Target) (string, error) {
-		if _, err := chromedp.Navigate(h.URL + "/connections/web")(ctx, tg); err != nil {
+		if _, err := chromedp.Navigate(h.URL+"/connections/web")(ctx, tg); err != nil {
 			return "", err
 		}
 		if _, err := chromedp.Click(chromedp.CSS(`#setup button[type=submit]`))(ctx, tg); err != nil {

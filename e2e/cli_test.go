@@ -13,7 +13,7 @@ func junctionCLI(t *testing.T, h *hubProc, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(junctionBinary(t), args...)
 	if h != nil {
-		cmd.Env = append(cmd.Environ(), "JUNCTION_SERVER="+h.URL, "JUNCTION_ADMIN_TOKEN="+h.Token)
+		cmd.Env = append(cmd.Environ(), "JUNCTION_SERVER="+h.APIURL, "JUNCTION_ADMIN_TOKEN="+h.Token)
 	}
 	out, err := cmd.CombinedOutput()
 	code := 0

@@ -139,7 +139,9 @@ func (h *tlsHub) client(cert *tlstest.Leaf, local net.IP) *http.Client {
 	if local != nil {
 		d.LocalAddr = &net.TCPAddr{IP: local}
 	}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, DialContext: d.DialContext, DisableKeepAlives: true}}
+	// specTransport: its /api/v1 answers are checked against the contract
+	// like every other client's (openapi_test.go).
+	return &http.Client{Timeout: 30 * time.Second, Transport: specTransport{base: &http.Transport{TLSClientConfig: tc, DialContext: d.DialContext, DisableKeepAlives: true}}}
 }
 
 // post sends an outbound message the way Salesforce does.

@@ -50,12 +50,15 @@ func junctionBinary(t *testing.T) string {
 
 // hubProc is a junction process serving on loopback.
 type hubProc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	URL   string
-	Token string
-	out   *syncBuffer
-	done  chan error
+	t   *testing.T
+	cmd *exec.Cmd
+	URL string
+	// APIURL is URL behind a proxy that checks every /api/v1 response
+	// against the API's contract (openapi_test.go), for the CLI.
+	APIURL string
+	Token  string
+	out    *syncBuffer
+	done   chan error
 }
 
 type syncBuffer struct {
@@ -118,6 +121,7 @@ func startHub(t *testing.T, configs, data string, env map[string]string, addr st
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				h.APIURL = apiProxy(t, h.URL)
 				return h
 			}
 		}

@@ -131,6 +131,6 @@ spec:
 func junctionCmd(t *testing.T, h *hubProc, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(junctionBinary(t), args...)
-	cmd.Env = append(cmd.Environ(), "JUNCTION_SERVER="+h.URL, "JUNCTION_ADMIN_TOKEN="+h.Token)
+	cmd.Env = append(cmd.Environ(), "JUNCTION_SERVER="+h.APIURL, "JUNCTION_ADMIN_TOKEN="+h.Token)
 	return cmd
 }

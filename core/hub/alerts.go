@@ -13,6 +13,7 @@ import (
 	"github.com/junctionhub/junction/core/schedule"
 	"github.com/junctionhub/junction/core/server"
 	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/tap"
 	"github.com/junctionhub/junction/core/workflow"
 )
 
@@ -41,15 +42,23 @@ func newAlerts(ctx context.Context, b *config.Bundle, kv store.KV, conns *connec
 // credentials (auth_failures), as opposed to a bad body or a rate limit.
 var authRefusal = map[string]bool{"unauthorized": true, "client_cert_required": true, "client_cert_invalid": true}
 
-// alertObserver reports finished runs to the metrics and to the alerts.
-type alertObserver struct {
+// engineObserver reports the engine's outcomes to the metrics, finished
+// runs to the alerts and, as stored, to the live tap.
+type engineObserver struct {
 	*server.Metrics
 	alerts *alert.Engine
+	tap    *tap.Broker
 }
 
-var _ workflow.RunObserver = alertObserver{}
+var (
+	_ workflow.RunObserver = engineObserver{}
+	_ workflow.RunWatcher  = engineObserver{}
+)
 
-func (o alertObserver) RunDone(r workflow.RunResult) {
+// WatchRun implements workflow.RunWatcher.
+func (o engineObserver) WatchRun(r *store.Run) { o.tap.PublishRun(r) }
+
+func (o engineObserver) RunDone(r workflow.RunResult) {
 	o.alerts.RunFinished(r.Workflow, r.ID, r.Status == store.StatusFailed, r.DeadLetter, r.Test, r.Error)
 }
 

@@ -54,7 +54,7 @@ func TestAlertAdapters(t *testing.T) {
 	fetchJobDone(e)(fetch.Job{ID: "j2", Connection: "s3", Status: fetch.StatusFailed, Error: "other connection"})
 	fetchJobDone(e)(fetch.Job{ID: "j3", Connection: "sftp", Status: fetch.StatusFailed, Error: "host key mismatch"})
 	scheduleMissed(e)(schedule.WorkflowKey("nightly"), time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC), schedule.MissedWhileDown)
-	obs := alertObserver{alerts: e}
+	obs := engineObserver{alerts: e}
 	obs.RunDone(workflow.RunResult{ID: "r1", Workflow: "w", Status: store.StatusFailed, DeadLetter: true, Test: true})
 	obs.RunDone(workflow.RunResult{ID: "r2", Workflow: "w", Status: store.StatusFailed})
 

@@ -8,12 +8,13 @@ import (
 	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/plugin/registry"
 	"github.com/junctionhub/junction/core/server/console"
+	"github.com/junctionhub/junction/core/tap/tapapi"
 )
 
 // newConsole builds the web console over the subsystems Open built before
 // it, through the console's own small interfaces (console/sources.go),
 // adapted here: no domain package knows the console.
-func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte) (*console.Console, error) {
+func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte, tapAPI *tapapi.API) (*console.Console, error) {
 	loc, _ := time.LoadLocation(h.Settings.Timezone) // newEngine refused an unknown one
 	return console.New(console.Options{
 		Store: h.Store, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
@@ -24,6 +25,7 @@ func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte) (*console.C
 		Ops:       consoleOps{fetch: h.Fetch, conns: h.Conns},
 		Plugins:   consolePlugins{h.Plugins.Registry()},
 		Alerts:    consoleAlerts{h.Alerts},
+		Tap:       tapAPI.Stream,
 	})
 }
 

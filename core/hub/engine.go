@@ -14,9 +14,9 @@ import (
 )
 
 // newEngine builds the workflow engine and the environment its tasks run
-// in. It reports runs and tasks to metrics and finished runs to the
-// alerts (obs), and its lag to metrics once it exists.
-func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Store, conns *connector.Manager, dirs *directory.Service, obs alertObserver, log *slog.Logger) (*workflow.Engine, error) {
+// in. It reports runs and tasks to metrics, finished runs to the alerts
+// and the tap (obs), and its lag to metrics once it exists.
+func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Store, conns *connector.Manager, dirs *directory.Service, obs engineObserver, log *slog.Logger) (*workflow.Engine, error) {
 	resolver, err := newResolver(s, b, st, conns, dirs, log)
 	if err != nil {
 		return nil, err

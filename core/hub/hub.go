@@ -4,10 +4,10 @@
 // nothing (stop accepting, drain requests, drain runs, close the store).
 //
 // Each subsystem has a constructor in a file of its own (config.go,
-// store.go, connections.go, alerts.go, engine.go, stats.go, schedule.go,
-// expiry.go, console.go, server.go) that takes what it needs and returns
-// what it offers; Open calls them in dependency order, and Close undoes
-// them in the reverse order.
+// store.go, connections.go, alerts.go, tap.go, engine.go, stats.go,
+// schedule.go, expiry.go, console.go, server.go) that takes what it needs
+// and returns what it offers; Open calls them in dependency order, and
+// Close undoes them in the reverse order.
 package hub
 
 import (
@@ -31,6 +31,7 @@ import (
 	"github.com/junctionhub/junction/core/server/console"
 	"github.com/junctionhub/junction/core/stats"
 	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/tap"
 	"github.com/junctionhub/junction/core/workflow"
 )
 
@@ -81,6 +82,8 @@ type Hub struct {
 	Sched   *schedule.Scheduler
 	Console *console.Console
 	Alerts  *alert.Engine
+	// Tap is the live tap: events and finished runs, for whoever watches.
+	Tap *tap.Broker
 	// NewAdminToken is set when this start created the admin token; it is
 	// shown once and only its hash is stored.
 	NewAdminToken string
@@ -136,10 +139,11 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	dirs := directory.New(h.Store, h.Bundle.Directories)
 	metrics := server.NewMetrics(h.Store, nil)
 	h.reload.h, h.reload.dirs = h, dirs
+	h.Tap = newTap()
 	if h.Alerts, err = newAlerts(ctx, h.Bundle, h.Store.KV(), h.Conns, h.lag, metrics, o.Logger); err != nil {
 		return nil, err
 	}
-	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.reload.Version().Counter, h.Store, h.Conns, dirs, alertObserver{metrics, h.Alerts}, o.Logger); err != nil {
+	if h.Engine, err = newEngine(h.Settings, h.Bundle, h.reload.Version().Counter, h.Store, h.Conns, dirs, engineObserver{metrics, h.Alerts, h.Tap}, o.Logger); err != nil {
 		return nil, err
 	}
 	h.lagOf.Store(h.Engine)
@@ -150,17 +154,18 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if h.Stats, err = openStats(ctx, h.Settings, h.Bundle.Connections, h.Store.KV(), o.Logger); err != nil {
 		return nil, err
 	}
-	if h.Fetch, err = fetch.New(ctx, fetch.Options{Store: h.Store, Lookup: h.Conns.Get, Observer: h.Stats, JobDone: fetchJobDone(h.Alerts), Logger: o.Logger}); err != nil {
+	if h.Fetch, err = fetch.New(ctx, fetch.Options{Store: h.Store, Lookup: h.Conns.Get, Observer: fetchObserver{h.Stats, h.Tap}, JobDone: fetchJobDone(h.Alerts), Logger: o.Logger}); err != nil {
 		return nil, err
 	}
 	if h.Sched, err = newScheduler(ctx, h.Settings, h.Bundle, h.Store.KV(), h.Fetch, h.Engine, scheduleMissed(h.Alerts), o.Logger); err != nil {
 		return nil, err
 	}
 	h.expiry = newExpiry(h.badger, h.Settings.Retention, h.Engine.Cursor)
-	if h.Console, err = newConsole(h, dirs, adminHash); err != nil {
+	tapAPI := newTapAPI(h)
+	if h.Console, err = newConsole(h, dirs, adminHash, tapAPI); err != nil {
 		return nil, err
 	}
-	if h.Server, err = newServer(h, dirs, adminHash, metrics); err != nil {
+	if h.Server, err = newServer(h, dirs, adminHash, metrics, tapAPI); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -217,6 +222,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	// A console page waiting to capture the next event would hold up the
 	// HTTP drain; release it first.
 	h.Console.Close()
+	// Live tap streams last until their client goes; end them too.
+	h.Tap.Close()
 	// Requests being handled finish within this budget (an append takes
 	// milliseconds). What can outlast it is a keep-alive connection caught
 	// in a header read: nothing on it was received, so nothing on it can
@@ -244,6 +251,9 @@ func (h *Hub) Close() error {
 	}
 	if h.Console != nil {
 		h.Console.Close()
+	}
+	if h.Tap != nil {
+		h.Tap.Close()
 	}
 	var errs []error
 	for _, step := range []struct {

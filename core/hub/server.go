@@ -12,19 +12,21 @@ import (
 	"github.com/junctionhub/junction/core/directory"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/fetch/fetchapi"
+	"github.com/junctionhub/junction/core/openapi"
 	"github.com/junctionhub/junction/core/plugin/pluginapi"
 	"github.com/junctionhub/junction/core/schedule/scheduleapi"
 	"github.com/junctionhub/junction/core/server"
 	"github.com/junctionhub/junction/core/stats/statsapi"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/store/storeapi"
+	"github.com/junctionhub/junction/core/tap/tapapi"
 	"github.com/junctionhub/junction/core/workflow/workflowapi"
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
 // newServer builds the HTTP server over everything Open built before it:
 // the hooks, each domain's API and the console. It comes last.
-func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *server.Metrics) (*server.Server, error) {
+func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *server.Metrics, tapAPI *tapapi.API) (*server.Server, error) {
 	tlsConfig, err := serverTLS(h.Settings, h.Bundle.Connections)
 	if err != nil {
 		return nil, err
@@ -36,7 +38,9 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 		MaxBodyBytes: h.Settings.MaxBodyBytes, PublicURL: h.Settings.PublicURL, Metrics: metrics, Logger: h.log,
 		Console: h.Console,
 		OnAppended: func(reqs []store.AppendRequest, results []store.AppendResult) {
-			h.Stats.ObserveAppended(reqs, results, time.Now())
+			now := time.Now()
+			h.Stats.ObserveAppended(reqs, results, now)
+			h.Tap.PublishAppended(reqs, results, now)
 		},
 		APIs: server.APIs{
 			Workflows:   &workflowapi.API{Bundle: h.Bundle, Current: h.CurrentBundle, Engine: h.Engine, Store: h.Store},
@@ -57,8 +61,10 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 				DataDir: h.Settings.DataDir, Retention: h.Settings.Retention,
 				Store: h.badger, Engine: h.Engine, Sweeps: h.expiry,
 			},
-			Config: &configapi.API{Reloader: h.reload},
-			Alerts: &alertapi.API{Alerts: h.Alerts},
+			Config:  &configapi.API{Reloader: h.reload},
+			Alerts:  &alertapi.API{Alerts: h.Alerts},
+			OpenAPI: &openapi.API{},
+			Tap:     tapAPI,
 		},
 	}), nil
 }

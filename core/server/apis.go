@@ -8,10 +8,12 @@ import (
 	"github.com/junctionhub/junction/core/connector/connectorapi"
 	"github.com/junctionhub/junction/core/directory/directoryapi"
 	"github.com/junctionhub/junction/core/fetch/fetchapi"
+	"github.com/junctionhub/junction/core/openapi"
 	"github.com/junctionhub/junction/core/plugin/pluginapi"
 	"github.com/junctionhub/junction/core/schedule/scheduleapi"
 	"github.com/junctionhub/junction/core/stats/statsapi"
 	"github.com/junctionhub/junction/core/store/storeapi"
+	"github.com/junctionhub/junction/core/tap/tapapi"
 	"github.com/junctionhub/junction/core/workflow/workflowapi"
 )
 
@@ -42,6 +44,11 @@ type APIs struct {
 	Config *configapi.API
 	// Alerts: /alerts.
 	Alerts *alertapi.API
+	// OpenAPI: /openapi.json, the contract of every route here.
+	OpenAPI *openapi.API
+	// Tap: /tap, the live stream of a connection's or workflow's events
+	// and runs.
+	Tap *tapapi.API
 }
 
 // routes adds every API that is set to the /api/v1 group.
@@ -78,6 +85,12 @@ func (a APIs) routes(api fiber.Router) {
 	}
 	if a.Alerts != nil {
 		a.Alerts.Routes(api)
+	}
+	if a.OpenAPI != nil {
+		a.OpenAPI.Routes(api)
+	}
+	if a.Tap != nil {
+		a.Tap.Routes(api)
 	}
 }
 

@@ -104,7 +104,7 @@ func (e *Engine) dispatchBatch(ctx context.Context) (int, error) {
 		if r.Status == store.StatusQueued {
 			e.enqueue(r)
 		} else {
-			e.observeFinished(r)
+			e.finished(r)
 		}
 	}
 	return len(events), nil

@@ -307,7 +307,7 @@ func (e *Engine) finish(ctx context.Context, r *store.Run) {
 	r.FinishedAt = e.opts.Now().UTC()
 	r.NextAt = time.Time{}
 	if e.update(ctx, r) == nil {
-		e.observeFinished(r)
+		e.finished(r)
 	}
 	e.defs.untrack(r.ConfigVersion)
 }

@@ -71,6 +71,7 @@ func newRootCmd() *cobra.Command {
 		newPluginCmd(),
 		newStatusCmd(),
 		newDoctorCmd(),
+		newTapCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -43,6 +43,10 @@ type Options struct {
 	Ops       Operations
 	Directory Directory
 
+	// Tap, when set, answers a live view's event stream (the API's
+	// tapapi.API.Stream): exactly one of connection and workflow is set.
+	Tap func(c *fiber.Ctx, connection, workflow string) error
+
 	// SessionTTL is how long a login lasts (default 12h).
 	SessionTTL time.Duration
 	// CaptureTimeout bounds "capture next event" (default 60s).
@@ -144,6 +148,9 @@ func (con *Console) Mount(app *fiber.App) {
 	for _, op := range []string{"fetch", "metadata", "reconnect"} {
 		post("/connections/:name/"+op, con.connectionOp(op))
 	}
+
+	get("/connections/:name/tap", con.tapConnection)
+	get("/workflows/:name/tap", con.tapWorkflow)
 
 	get("/plugins", con.pluginsPage)
 	get("/alerts", con.alertsPage)

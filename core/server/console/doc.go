@@ -23,6 +23,7 @@
 //	GET  /connections   GET /connections/{name}   GET /connections/{name}/json
 //	GET  /connections/{name}/entities/{entity}[/fields/{field}]
 //	POST /connections/{name}/fetch | metadata | reconnect
+//	GET  /connections/{name}/tap   GET /workflows/{name}/tap   (live views: server-sent events)
 //	GET  /plugins   GET /directory?directory=&q=   GET /directory/contacts/{id}
 //	GET  /static/{file}   (CSS and JS, no session needed)
 //
@@ -30,7 +31,9 @@
 //
 //   - Server-rendered html/template pages with embedded assets: no build
 //     step, one binary, and every page works without JavaScript. The one
-//     script only marks slow forms as busy. Charts are inline SVG drawn on
+//     script marks slow forms as busy and runs the live views (an
+//     EventSource on the page's own origin, authorized by the session
+//     cookie, so the CSP allows connect-src 'self'). Charts are inline SVG drawn on
 //     the server. The Content-Security-Policy allows scripts and styles from
 //     the console's own origin only, so markup injected through a payload
 //     could not run even if escaping failed.
