@@ -40,6 +40,8 @@ type Connection struct {
 	CORS *CORS
 	// fromEnv marks the config values that came from ${VAR} (see FromEnv).
 	fromEnv map[string]bool
+	// allowHostsPos is where each network.allow_hosts entry is written.
+	allowHostsPos []Pos
 }
 
 // Auth is how a connection authenticates (spec.auth). Its type decides which
@@ -138,7 +140,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 		c.Schedule = d.schedule(v, o.sub("schedule"))
 	}
 	if v := o.get("network"); v != nil {
-		c.Network = d.network(v, o.sub("network"))
+		c.Network, c.allowHostsPos = d.network(v, o.sub("network"))
 	}
 	if v := o.get("inbound"); v != nil {
 		c.Inbound = d.inbound(v, o.sub("inbound"))
@@ -217,15 +219,17 @@ func (d *decoder) auth(n *yaml.Node, path string) Auth {
 
 var hostRE = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
 
-func (d *decoder) network(n *yaml.Node, path string) Network {
+func (d *decoder) network(n *yaml.Node, path string) (Network, []Pos) {
 	var nw Network
+	var at []Pos
 	o := d.object(n, path, "allow_hosts", "allow_private")
 	if o == nil {
-		return nw
+		return nw, nil
 	}
 	if v := o.get("allow_hosts"); v != nil {
 		hosts, _ := d.strList(v, o.sub("allow_hosts"))
 		for i, h := range hosts {
+			at = append(at, d.pos(deref(deref(v).Content[i])))
 			if !hostRE.MatchString(h) {
 				d.errorf(deref(deref(v).Content[i]), fmt.Sprintf("%s[%d]", o.sub("allow_hosts"), i), "want a host, host:port or *.domain (no scheme or path), got %q", h)
 			}
@@ -235,7 +239,7 @@ func (d *decoder) network(n *yaml.Node, path string) Network {
 	if v := o.get("allow_private"); v != nil {
 		nw.AllowPrivate, _ = d.boolean(v, o.sub("allow_private"))
 	}
-	return nw
+	return nw, at
 }
 
 var startRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)

@@ -91,6 +91,14 @@
 // (inbound.allow_ips checks it). Without trusted_proxies the header is
 // ignored. File paths are relative to the working directory, as data_dir is.
 //
+// plugin_dirs hold bundled plugin sources (<dir>/*/junction-plugin.yaml),
+// which `junction up` builds and `junction validate` reads without
+// building. A relative entry is looked for under the working directory
+// first, then next to the file holding the Settings document, then in the
+// folder above it (a clone keeps configs/ and plugins/ side by side), so
+// validate, up and serve find a clone's plugins from any working
+// directory; the first that exists wins.
+//
 // # kind: Connection
 //
 //	spec:
@@ -131,6 +139,13 @@
 // the connection's hook URL, built on Settings public_url or, without it,
 // on the URL the admin reached the hub at (the answer's baseFrom says
 // which), and its credentials, redacted unless revealed.
+//
+// network.allow_hosts entries are checked against allow_private at load
+// time (junction validate, serve, apply): a literal loopback, private,
+// link-local or otherwise internal address, or localhost / *.localhost,
+// listed without allow_private: true is an error, since every call to it
+// would be refused at run time. Other host names are judged when they are
+// resolved, at each call.
 //
 // An auth key that its type does not use is an error, as is a required one
 // that is missing or empty. A connection receives pushes on

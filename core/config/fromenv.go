@@ -47,3 +47,20 @@ func envKey(path []string) string { return strings.Join(path, "\x00") }
 func (c *Connection) FromEnv(path ...string) bool {
 	return c.fromEnv[envKey(path)]
 }
+
+// envSet is envPaths into a new set, nil when no value came from ${VAR}.
+func (d *decoder) envSet(n *yaml.Node) map[string]bool {
+	out := map[string]bool{}
+	d.envPaths(n, nil, out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// WithFromEnv reports whether the task's with value at path (map keys,
+// and list indexes as decimal strings) was written as ${VAR}: a dry run
+// shows such values redacted, as they are usually credentials.
+func (t *Task) WithFromEnv(path ...string) bool {
+	return t.fromEnv[envKey(path)]
+}

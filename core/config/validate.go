@@ -32,10 +32,11 @@ func (l *loader) finish() {
 		}
 		l.checkInbound(c)
 		if l.check != nil && connectorRE.MatchString(c.Connector) && !l.check.ConnectorKnown(c.Connector) {
-			l.errorAt(l.pos.connector[c], "spec.connector: unknown connector %q: not a builtin and no installed plugin has that name", c.Connector)
+			l.errorAt(l.pos.connector[c], "spec.connector: unknown connector %q: not a builtin and no installed plugin has that name%s", c.Connector, l.searched(c.Connector))
 		}
 		l.checkInboundAuth(c)
 		l.checkCORS(c)
+		l.checkNetwork(c)
 	}
 	for _, w := range l.b.Workflows {
 		l.checkWorkflow(w)

@@ -86,6 +86,8 @@ type Task struct {
 	WithPos map[string]Pos
 	// IfPos is where If is written.
 	IfPos Pos
+	// fromEnv marks the with values written as ${VAR} (see WithFromEnv).
+	fromEnv map[string]bool
 }
 
 var (
@@ -282,6 +284,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, wp *workflowPos) []Task {
 				d.errorf(wn, o.sub("with"), "want mapping, got %s", kindName(wn))
 			} else {
 				t.With = d.value(wn, o.sub("with"), "", t.WithPos).(map[string]any)
+				t.fromEnv = d.envSet(wn)
 			}
 		}
 		if v := o.get("retry"); v != nil {

@@ -28,7 +28,7 @@ func checkConfig(r *Report, o Options) (config.Settings, *config.Bundle) {
 	}
 	var check config.Checker
 	if o.NewChecker != nil {
-		check = o.NewChecker(s.DataDir, s.PluginDirs)
+		check = o.NewChecker(s)
 	}
 	b, err := config.Load(o.ConfigPaths, config.Options{LookupEnv: o.LookupEnv, Check: check})
 	if err != nil {

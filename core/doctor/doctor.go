@@ -70,7 +70,7 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 	// NewChecker answers what the config cannot know (installed and
 	// bundled plugins), for the data dir and plugin dirs of the Settings.
-	NewChecker func(dataDir string, pluginDirs []string) config.Checker
+	NewChecker func(s config.Settings) config.Checker
 	// Disk measures free space; nil means statfs.
 	Disk Disk
 	// Now is the clock; nil means time.Now.

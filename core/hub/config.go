@@ -32,7 +32,7 @@ func loadSettings(o Options) (config.Settings, error) {
 // load's checker asks it which connectors and actions exist.
 func openPlugins(ctx context.Context, o Options, s config.Settings) (*Plugins, error) {
 	return OpenPlugins(ctx, PluginOptions{
-		DataDir: s.DataDir, Dirs: s.PluginDirs,
+		DataDir: s.DataDir, Dirs: ResolvePluginDirs(s.PluginDirs, s.Pos.File),
 		Build: o.BuildPlugins, Progress: o.Out, Logger: o.Logger, Settings: s,
 	})
 }

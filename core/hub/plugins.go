@@ -182,14 +182,16 @@ func builtinNames() string {
 }
 
 // Checker answers config's cross-reference questions.
-func (p *Plugins) Checker() config.Checker { return checker{reg: p.reg, dirs: p.o.Dirs} }
+func (p *Plugins) Checker() config.Checker {
+	return checker{reg: p.reg, dirs: p.o.Dirs, dataDir: p.o.DataDir}
+}
 
 // StaticChecker answers config's questions without opening a store, for
 // `junction validate`: builtins, builtin tasks, the plugins installed in
 // dataDir, and the bundled plugin sources in dirs (not built yet, so their
 // actions cannot be checked).
 func StaticChecker(dataDir string, dirs []string) config.Checker {
-	c := checker{dirs: dirs}
+	c := checker{dirs: dirs, dataDir: dataDir}
 	if _, err := os.Stat(filepath.Join(dataDir, "plugins")); err == nil {
 		c.reg, _ = registry.Open(dataDir)
 	}
@@ -197,8 +199,9 @@ func StaticChecker(dataDir string, dirs []string) config.Checker {
 }
 
 type checker struct {
-	reg  *registry.Registry // nil: none installed
-	dirs []string
+	reg     *registry.Registry // nil: none installed
+	dirs    []string
+	dataDir string
 }
 
 func (c checker) ConnectorKnown(name string) bool {

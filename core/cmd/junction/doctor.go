@@ -29,9 +29,9 @@ func newDoctorCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep := doctor.Run(cmd.Context(), doctor.Options{
 				ConfigPaths: configs, DataDir: dataDir, ProbeTimeout: timeout,
-				NewChecker: func(dataDir string, pluginDirs []string) config.Checker {
-					return hub.StaticChecker(dataDir, pluginDirs)
-				},
+				// The same view of plugins as validate and serve (data_dir
+				// already has --data applied).
+				NewChecker: func(s config.Settings) config.Checker { return hub.SettingsChecker(s, "") },
 			})
 			out := cmd.OutOrStdout()
 			var err error

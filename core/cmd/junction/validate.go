@@ -18,12 +18,17 @@ func newValidateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check config files; errors are printed as file:line:col: message",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "validate loads PATH... as serve would, changing nothing. Plugin connectors are looked up\n" +
+			"as serve looks them up: installed in the Settings' data_dir (or --data), or as bundled\n" +
+			"sources in plugin_dirs (or --plugin-dir), a relative one found under the working\n" +
+			"directory, next to the Settings file or in the folder above it. Bundled sources are read,\n" +
+			"not built, so their actions are checked only once installed.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			checker := hub.StaticChecker(dataDir, pluginDirs)
+			checker := validateChecker(paths, dataDir, pluginDirs)
 			b, err := config.Load(paths, config.Options{KeepUnset: true, Check: checker})
 			if err != nil {
-				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
+				printErrorLines(cmd.ErrOrStderr(), config.FormatErrors(err))
 				var errs config.Errors
 				if errors.As(err, &errs) {
 					return fmt.Errorf("%d error(s) in the configuration", len(errs))
@@ -41,9 +46,24 @@ func newValidateCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data", "./data", "data directory, to know the installed plugins")
-	cmd.Flags().StringArrayVar(&pluginDirs, "plugin-dir", []string{"plugins"}, "folder of bundled plugin sources (repeatable)")
+	cmd.Flags().StringVar(&dataDir, "data", "", "data directory, to know the installed plugins (default from Settings, ./data)")
+	cmd.Flags().StringArrayVar(&pluginDirs, "plugin-dir", nil, "folder of bundled plugin sources (repeatable; default from Settings plugin_dirs)")
 	return cmd
+}
+
+// validateChecker answers validate's questions from the Settings in paths,
+// as serve would: a first load without a checker only to read them (its
+// errors are reported by the full load that follows).
+func validateChecker(paths []string, dataDir string, pluginDirs []string) config.Checker {
+	pre, _ := config.Load(paths, config.Options{KeepUnset: true})
+	s := config.DefaultSettings()
+	if pre != nil {
+		s = pre.Settings
+	}
+	if len(pluginDirs) > 0 {
+		s.PluginDirs = pluginDirs
+	}
+	return hub.SettingsChecker(s, dataDir)
 }
 
 func newMappingCmd() *cobra.Command {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/junctionhub/junction/core/config"
-	"github.com/junctionhub/junction/core/hub"
 	"github.com/junctionhub/junction/core/store"
 )
 
@@ -37,9 +36,9 @@ func newWorkflowCmd() *cobra.Command {
 				}
 				paths = append(paths, args[0])
 			}
-			b, err := config.Load(paths, config.Options{KeepUnset: true, Check: hub.StaticChecker("./data", []string{"plugins"})})
+			b, err := config.Load(paths, config.Options{KeepUnset: true, Check: validateChecker(paths, "", nil)})
 			if err != nil {
-				fmt.Fprint(cmd.ErrOrStderr(), config.FormatErrors(err))
+				printErrorLines(cmd.ErrOrStderr(), config.FormatErrors(err))
 				return fmt.Errorf("%s was not applied", args[0])
 			}
 			if mustAbs(args[0]) != mustAbs(dst) {
@@ -86,10 +85,16 @@ func newWorkflowCmd() *cobra.Command {
 	}
 
 	var input string
+	var dryRun bool
 	run := &cobra.Command{
-		Use:   "run NAME --input FILE",
-		Short: "Run a workflow once on a test payload and print the run (\"run test data\")",
-		Args:  cobra.ExactArgs(1),
+		Use:   "run NAME --input FILE [--dry-run]",
+		Short: "Run a workflow once on a test payload and print the run (\"run test data\"); its tasks really run",
+		Long: "run executes the workflow's tasks on the payload in FILE as a real run would: actions are\n" +
+			"performed (a post is sent, a contact is written) and a test run is stored. With --dry-run\n" +
+			"nothing is performed and nothing stored: it prints the fields and each task's rendered\n" +
+			"input, credentials redacted; a task that reads an earlier task's output is shown as not\n" +
+			"rendered.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if input == "" {
 				return usageError{fmt.Errorf("workflow run: --input FILE is required")}
@@ -104,6 +109,9 @@ func newWorkflowCmd() *cobra.Command {
 			c, err := newClient(server, token)
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				return printDryRun(cmd, c, args[0], data)
 			}
 			resp, err := c.doRaw(cmd.Context(), "POST", "/workflows/"+url.PathEscape(args[0])+"/run", nil, data)
 			if err != nil {
@@ -124,6 +132,7 @@ func newWorkflowCmd() *cobra.Command {
 		},
 	}
 	run.Flags().StringVar(&input, "input", "", "JSON file with the test payload")
+	run.Flags().BoolVar(&dryRun, "dry-run", false, "render the fields and each task's input without running any task or storing a run")
 	cmd.AddCommand(apply, list, run)
 	return cmd
 }

@@ -115,6 +115,8 @@ type workflowView struct {
 	TestErr  string
 	Capture  *captureView
 	WaitText string
+	// DryRun is the answer of "Dry run": what the tasks would receive.
+	DryRun *dryRunView
 }
 
 type conditionRow struct{ Path, Op, Value string }
@@ -201,7 +203,9 @@ func (con *Console) workflowView(c *fiber.Ctx, name string) (*workflowView, bool
 }
 
 // testData is "run test data": the pasted payload runs through the workflow
-// once (as a test run) and the browser is sent to the run.
+// once (as a test run) and the browser is sent to the run. The form's
+// second button (mode=dry-run) renders the tasks instead, running none
+// (dryrun.go).
 func (con *Console) testData(c *fiber.Ctx) error {
 	name := c.Params("name")
 	payload := strings.TrimSpace(c.FormValue("payload"))
@@ -219,6 +223,9 @@ func (con *Console) testData(c *fiber.Ctx) error {
 		err := json.Unmarshal([]byte(payload), &x)
 		v.TestErr = fmt.Sprintf("The payload is not valid JSON: %v.", err)
 		return con.render(c, fiber.StatusBadRequest, "workflow", v)
+	}
+	if c.FormValue("mode") == "dry-run" {
+		return con.dryRun(c, v, name, payload)
 	}
 	r, err := con.o.Engine.RunOnce(c.UserContext(), name, []byte(payload))
 	if err != nil {

@@ -38,6 +38,7 @@ type API struct {
 //	GET  /workflows                 the configured workflows
 //	GET  /workflows/:name           one workflow, with its YAML
 //	POST /workflows/:name/run       run it on the body, a sample payload
+//	                                (?dryRun=true: render the tasks, run none)
 //	GET  /runs                      ?status=&workflow=&since=&after=&limit=
 //	GET  /runs/:id                  one run, with its tasks
 //	POST /runs/:id/replay           run it again as a new run
@@ -94,11 +95,20 @@ func (a *API) getWorkflow(c *fiber.Ctx) error {
 	return apierror.Write(c, fiber.StatusNotFound, "not_found", fmt.Sprintf("workflow %q is not configured", name), nil)
 }
 
-// runWorkflow is "run test data": the body is a sample payload.
+// runWorkflow is "run test data": the body is a sample payload. It runs
+// the tasks for real (side effects included) and stores a test run;
+// ?dryRun=true only renders them (dryrun.go).
 func (a *API) runWorkflow(c *fiber.Ctx) error {
 	body := c.Body()
 	if !json.Valid(body) {
 		return apierror.Write(c, fiber.StatusBadRequest, "invalid_json", "the test payload is not valid JSON", nil)
+	}
+	dry, err := dryRunParam(c)
+	if err != nil {
+		return apierror.Write(c, fiber.StatusBadRequest, "invalid_dry_run", err.Error(), nil)
+	}
+	if dry {
+		return a.dryRun(c, body)
 	}
 	run, err := a.Engine.RunOnce(c.UserContext(), c.Params("name"), append([]byte(nil), body...))
 	var unknown *workflow.ErrUnknownWorkflow

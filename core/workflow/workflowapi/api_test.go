@@ -142,6 +142,25 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/api/v1/workflows/nope", "", 404, "not_found", nil},
 		{"POST", "/api/v1/workflows/orders/run", "{not json", 400, "invalid_json", nil},
 		{"POST", "/api/v1/workflows/nope/run", `{"id":"A"}`, 404, "not_found", nil},
+		{"POST", "/api/v1/workflows/orders/run?dryRun=maybe", `{"id":"A"}`, 400, "invalid_dry_run", nil},
+		{"POST", "/api/v1/workflows/nope/run?dryRun=true", `{"id":"A"}`, 404, "not_found", nil},
+		{"POST", "/api/v1/workflows/orders/run?dryRun=true", `{"payload":{"id":"A"}}`, 200, "", func(t *testing.T, b map[string]any) {
+			d := b["dryRun"].(map[string]any)
+			tasks, _ := d["tasks"].([]any)
+			if d["dryRun"] != true || d["matched"] != true || len(tasks) != 1 || b["run"] != nil {
+				t.Fatalf("dry run %v", b)
+			}
+			task := tasks[0].(map[string]any)
+			if task["status"] != "rendered" || task["input"].(map[string]any)["id"] != "A" {
+				t.Errorf("task %v", task)
+			}
+		}},
+		// The dry run stored no run: only the dead-lettered one is there.
+		{"GET", "/api/v1/runs", "", 200, "", func(t *testing.T, b map[string]any) {
+			if runs, _ := b["runs"].([]any); len(runs) != 1 {
+				t.Errorf("runs after a dry run %v, want only run_dead", b["runs"])
+			}
+		}},
 		{"POST", "/api/v1/workflows/orders/run", `{"id":"A"}`, 200, "", func(t *testing.T, b map[string]any) {
 			r := b["run"].(map[string]any)
 			if r["status"] != store.StatusCompleted || r["test"] != true {
