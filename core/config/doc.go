@@ -116,6 +116,9 @@
 //	                                 #   the connection's network rules like every other call. Used by the
 //	                                 #   webhook connector's post; plugins (marketo) read it themselves.
 //	  config: {}                     # the connector's own keys, checked by the connector
+//	                                 #   (keys its spec types as secret, e.g. a webhook signing secret, are
+//	                                 #   redacted wherever the config is shown; no connection key hands a
+//	                                 #   plugin other secrets: see pluginsdk/GUIDE.md, "Where a secret belongs")
 //	  schedule:                      # pull connectors: exactly one of every and cron
 //	    every: 24h
 //	    start: "02:00"               # HH:MM, with every only

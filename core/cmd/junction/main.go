@@ -72,6 +72,7 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(),
 		newDoctorCmd(),
 		newTapCmd(),
+		newAdminTokenCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
