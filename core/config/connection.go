@@ -94,7 +94,10 @@ var authOptional = map[string][]string{"oauth2": {"scopes", "audience"}}
 
 var authTypes = []string{"none", "api_key", "basic", "oauth2"}
 
-var connectorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*(@[0-9A-Za-z.+-]+)?$`)
+// connectorRE is a connection's `connector:`: name, name@version, or
+// name@version/form, where the form (wasm or goplugin) pins one of the
+// installed forms of that version.
+var connectorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*(@[0-9A-Za-z.+-]+(/(wasm|goplugin))?)?$`)
 
 // connection decodes a Connection's spec; it also returns where the
 // connector is named, for the check against installed plugins.
@@ -115,7 +118,7 @@ func (d *decoder) connection(spec *yaml.Node) (*Connection, Pos) {
 		at = d.pos(deref(v))
 		if s, ok := d.str(v, o.sub("connector")); ok {
 			if !connectorRE.MatchString(s) {
-				d.errorf(deref(v), o.sub("connector"), "want a connector name or name@version (lower case letters, digits, - and _), got %q", s)
+				d.errorf(deref(v), o.sub("connector"), "%s", connectorRefProblem(s))
 			}
 			c.Connector = s
 		}

@@ -102,7 +102,8 @@
 // # kind: Connection
 //
 //	spec:
-//	  connector: segment@1.0.0       # required: a builtin, or a plugin name[@version]
+//	  connector: segment@1.0.0       # required: a builtin, or a plugin name[@version[/form]]
+//	                                 #   (segment, segment@1.0.0, segment@1.0.0/wasm; see below)
 //	  auth:                          # absent: the connection receives no pushes
 //	    type: api_key                # none | api_key | basic | oauth2
 //	    secret: ${KEY}               # api_key: secret
@@ -135,6 +136,19 @@
 //	  cors:                          # web pages that may send from a browser; default: none
 //	    origins: [https://shop.example.com]          # scheme://host[:port], or "*" for any page
 //	    max_age: 2h                  # preflight cache (Access-Control-Max-Age); at most 24h
+//
+// connector names a builtin or an installed plugin. A plugin may be
+// installed as a Wasm module and as a go-plugin executable of the same
+// version, side by side: name (the highest installed version) and
+// name@version pick the preferred installed form, wasm before goplugin,
+// because a Wasm plugin runs sandboxed in process (no sockets or files, its
+// HTTP only through the host under network.allow_hosts) while a go-plugin
+// executable is an ordinary process; name@version/wasm or
+// name@version/goplugin pins one form. A form needs its version, and only
+// wasm and goplugin are forms: anything else is an error at the value's
+// line. Whether the reference is installed (or a bundled plugin source
+// builds it: its name, the Spec.Version its sources declare, its manifest's
+// kind) is checked when a Checker is given, as `junction validate` does.
 //
 // The console's Setup section, GET /api/v1/connections/{name}/setup and
 // `junction connection show NAME --setup` fill in the connector's setup

@@ -43,7 +43,7 @@ type Plugins struct {
 
 	mu      sync.Mutex
 	runtime *wasmhost.Runtime
-	modules map[string]*wasmhost.Module // by name@version: compiled once, shared by connections
+	modules map[string]*wasmhost.Module // by name@version/form: compiled once, shared by connections
 }
 
 // OpenPlugins opens the plugin registry in the data dir and, when asked,
@@ -84,11 +84,11 @@ func (p *Plugins) Open(ctx context.Context, c *config.Connection) (connector.Ope
 		return connector.Opened{}, err
 	}
 	if err != nil {
-		return connector.Opened{}, fmt.Errorf("connector %q is neither a builtin (%s) nor an installed plugin: %w",
+		return connector.Opened{}, fmt.Errorf("connector %q is neither a builtin (%s) nor an installed plugin: %w (install it with junction plugin install DIR/dist, or see junction plugin list)",
 			c.Connector, builtinNames(), err)
 	}
 	grants := &connector.Grants{Plugin: pl.Ref(), HTTPHosts: pl.Granted.HTTPHosts, KV: pl.Granted.KV}
-	log := p.o.Logger.With("connection", c.Name, "plugin", pl.Ref())
+	log := p.o.Logger.With("connection", c.Name, "plugin", pl.ID())
 	switch pl.Manifest.Kind {
 	case registry.KindWasm:
 		m, err := p.module(ctx, pl)
@@ -100,7 +100,7 @@ func (p *Plugins) Open(ctx context.Context, c *config.Connection) (connector.Ope
 	case registry.KindGoPlugin:
 		gc, err := gopluginhost.Start(ctx, gopluginhost.Options{Path: pl.ArtifactPath, Logger: log})
 		if err != nil {
-			return connector.Opened{}, fmt.Errorf("start plugin %s: %w", pl.Ref(), err)
+			return connector.Opened{}, fmt.Errorf("start plugin %s: %w", pl.ID(), err)
 		}
 		return connector.Opened{Connector: gc, Closer: gc, Grants: grants}, nil
 	}
@@ -124,7 +124,7 @@ func poolSize(c *config.Connection) int {
 func (p *Plugins) module(ctx context.Context, pl *registry.Plugin) (*wasmhost.Module, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if m := p.modules[pl.Ref()]; m != nil {
+	if m := p.modules[pl.ID()]; m != nil {
 		return m, nil
 	}
 	if p.runtime == nil {
@@ -146,7 +146,7 @@ func (p *Plugins) module(ctx context.Context, pl *registry.Plugin) (*wasmhost.Mo
 		return nil, fmt.Errorf("plugin %s: %w", pl.Ref(), err)
 	}
 	p.o.Logger.Debug("wasm plugin compiled", "plugin", pl.Ref(), "took", time.Since(start))
-	p.modules[pl.Ref()] = m
+	p.modules[pl.ID()] = m
 	return m, nil
 }
 
@@ -193,7 +193,7 @@ func (p *Plugins) Checker() config.Checker {
 func StaticChecker(dataDir string, dirs []string) config.Checker {
 	c := checker{dirs: dirs, dataDir: dataDir}
 	if _, err := os.Stat(filepath.Join(dataDir, "plugins")); err == nil {
-		c.reg, _ = registry.Open(dataDir)
+		c.reg = registry.View(dataDir) // validate writes nothing, not even a layout move
 	}
 	return c
 }
@@ -216,15 +216,30 @@ func (c checker) ConnectorKnown(name string) bool {
 	return c.bundled(name)
 }
 
-// bundled reports whether a bundled plugin source declares the name (a
-// `junction up` would build it).
-func (c checker) bundled(ref string) bool {
-	name, version, _ := strings.Cut(ref, "@")
+// bundled reports whether a bundled plugin source declares the reference
+// (a `junction up` would build it): its name, its version as the Spec's
+// sources declare it (read without building), and the form its manifest
+// builds.
+func (c checker) bundled(s string) bool {
+	ref, err := registry.ParseRef(s)
+	if err != nil || names.Taken(ref.Name) != nil {
+		return false
+	}
 	for _, d := range c.dirs {
 		mfs, _ := filepath.Glob(filepath.Join(d, "*", registry.ManifestFile))
 		for _, mf := range mfs {
 			m, err := registry.ReadManifest(filepath.Dir(mf))
-			if err == nil && m.Name == name && (version == "" || m.Version == version) && names.Taken(name) == nil {
+			if err != nil || m.Name != ref.Name || (ref.Form != "" && m.Kind != ref.Form) {
+				continue
+			}
+			if ref.Version == "" {
+				return true
+			}
+			v := m.Version
+			if v == "" {
+				v, _ = registry.SourceVersion(filepath.Dir(mf))
+			}
+			if v == ref.Version {
 				return true
 			}
 		}

@@ -13,7 +13,8 @@ import (
 	"github.com/junctionhub/junction/pluginsdk"
 )
 
-// Version is the connector's version (also in junction-plugin.yaml).
+// Version is the connector's version, declared only here: `junction plugin
+// build` writes it into the built manifest.
 const Version = "1.0.0"
 
 // Limits Marketo documents for its REST API.

@@ -12,7 +12,8 @@ import (
 	"github.com/junctionhub/junction/pluginsdk/fields"
 )
 
-// Version is the connector's version, as in junction-plugin.yaml.
+// Version is the connector's version, declared only here: `junction plugin
+// build` writes it into the built manifest.
 const Version = "1.0.0"
 
 // Config is the connection's `config:` block.

@@ -5,11 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,7 +107,7 @@ func newPluginBuildCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "", "artifact file to write; the manifest goes next to it (default DIR/dist/NAME)")
+	cmd.Flags().StringVar(&out, "out", "", "artifact file to write; the manifest goes next to it (default DIR/dist/NAME, or DIR/dist/FORM/NAME for the form other than the manifest's kind)")
 	cmd.Flags().StringVar(&target, "target", "", "wasm or goplugin (default: the manifest's kind); the same source builds as either")
 	return cmd
 }
@@ -155,71 +152,6 @@ func newPluginInstallCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&hosts, "grant-http", nil, "grant only these HTTP hosts (repeatable; host, host:port or *.domain); without any --grant-* flag, what the manifest asks is granted")
 	cmd.Flags().BoolVar(&kv, "grant-kv", false, "grant the KV store")
 	cmd.Flags().StringArrayVar(&secrets, "grant-secret", nil, "grant a secret by name (repeatable)")
-	return cmd
-}
-
-func newPluginListCmd() *cobra.Command {
-	var f pluginFlags
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List installed plugins",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, _, err := f.open(cmd)
-			if err != nil {
-				return err
-			}
-			return printPlugins(cmd.OutOrStdout(), r.List())
-		},
-	}
-	f.register(cmd)
-	return cmd
-}
-
-func printPlugins(w io.Writer, ps []*registry.Plugin) error {
-	if len(ps) == 0 {
-		_, err := fmt.Fprintln(w, "no plugins installed")
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tKIND\tCAPABILITIES\tINSTALLED AT\tSOURCE")
-	for _, p := range ps {
-		source := "unsigned"
-		switch {
-		case p.Bundled:
-			source = "bundled"
-		case p.SignedBy != "":
-			source = "signed"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Manifest.Name, p.Manifest.Version, p.Manifest.Kind,
-			p.Granted, p.InstalledAt.Local().Format("2006-01-02 15:04:05"), source)
-	}
-	return tw.Flush()
-}
-
-func newPluginRemoveCmd() *cobra.Command {
-	var f pluginFlags
-	cmd := &cobra.Command{
-		Use:   "remove NAME@VERSION",
-		Short: "Remove an installed plugin version",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name, version, ok := strings.Cut(args[0], "@")
-			if !ok || name == "" || version == "" {
-				return usageError{fmt.Errorf("remove %q: want NAME@VERSION, e.g. slack@0.1.0", args[0])}
-			}
-			r, _, err := f.open(cmd)
-			if err != nil {
-				return err
-			}
-			if err := r.Remove(name, version); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %s@%s\n", name, version)
-			return nil
-		},
-	}
-	f.register(cmd)
 	return cmd
 }
 

@@ -145,6 +145,13 @@ func (c *HTTPClient) refuse(format string, args ...any) *policyError {
 	return &policyError{msg: msg}
 }
 
+// grantFix says how a plugin comes to be granted a host: it asks for it in
+// its manifest, and the install grants it (by default what it asks, or
+// explicitly with --grant-http).
+func grantFix(host string) string {
+	return fmt.Sprintf("list it in capabilities.http_hosts of the plugin's junction-plugin.yaml, rebuild, and install again (junction plugin install DIR/dist, with --grant-http %s when granting explicitly)", host)
+}
+
 // checkURL applies the scheme and allow-list rules to a request URL.
 func (c *HTTPClient) checkURL(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -166,11 +173,11 @@ func (c *HTTPClient) checkURL(u *url.URL) error {
 	grantOK := c.grant == nil || c.grant.allows(host, port)
 	switch {
 	case !connOK && !grantOK:
-		return c.refuse("host %q is neither in plugin %s's install grant (capabilities.http_hosts) nor in network.allow_hosts", shown, c.grant.plugin)
+		return c.refuse("host %q is neither in plugin %s's install grant (capabilities.http_hosts) nor in network.allow_hosts: %s, and add it to the connection's spec.network.allow_hosts", shown, c.grant.plugin, grantFix(shown))
 	case !grantOK:
-		return c.refuse("host %q is not in plugin %s's install grant (capabilities.http_hosts)", shown, c.grant.plugin)
+		return c.refuse("host %q is not in plugin %s's install grant (capabilities.http_hosts): %s", shown, c.grant.plugin, grantFix(shown))
 	case !connOK:
-		return c.refuse("host %q is not in network.allow_hosts", shown)
+		return c.refuse("host %q is not in network.allow_hosts: add it to the connection's spec.network.allow_hosts", shown)
 	}
 	return nil
 }
@@ -220,7 +227,7 @@ func (c *HTTPClient) checkAddr(ip netip.Addr) error {
 			return nil
 		}
 	}
-	return c.refuse("address %s is %s; set network.allow_private to reach it", ip, class)
+	return c.refuse("address %s is %s; set network.allow_private to reach it (spec.network.allow_private: true on the connection)", ip, class)
 }
 
 // Do sends req and returns the response, whatever its status. See the

@@ -18,17 +18,27 @@ type API struct {
 }
 
 // Routes adds GET /plugins under r (mounted at /api/v1, behind the admin
-// token): every installed plugin version with the connections using it.
+// token): every installed plugin version, one entry per installed form,
+// with the connections using it.
 func (a *API) Routes(r fiber.Router) {
 	r.Get("/plugins", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"plugins": a.views()})
 	})
 }
 
-// view is one installed plugin version as the API shows it.
+// view is one installed plugin version, in one form, as the API shows it.
+// The top-level id, form, digest and signer repeat what the embedded
+// manifest and install record hold, so a client need not know their shape.
 type view struct {
 	registry.Plugin
-	// UsedBy lists the connections whose connector resolves to this version.
+	// ID is name@version/form, the reference that pins this install.
+	ID   string        `json:"id"`
+	Form registry.Kind `json:"form"`
+	// Digest is the artifact's checksum, "sha256:<hex>".
+	Digest string `json:"digest"`
+	// Signer is the trusted key that verified the signature; "" unsigned.
+	Signer string `json:"signer"`
+	// UsedBy lists the connections whose connector resolves to this install.
 	UsedBy []string `json:"usedBy"`
 }
 
@@ -40,12 +50,15 @@ func (a *API) views() []view {
 			continue
 		}
 		if p, err := a.Registry.Resolve(c.Config.Connector); err == nil {
-			used[p.Ref()] = append(used[p.Ref()], c.Name())
+			used[p.ID()] = append(used[p.ID()], c.Name())
 		}
 	}
 	out := []view{}
 	for _, p := range a.Registry.List() {
-		v := view{Plugin: *p, UsedBy: used[p.Ref()]}
+		v := view{
+			Plugin: *p, ID: p.ID(), Form: p.Manifest.Kind, Digest: "sha256:" + p.Manifest.Artifact.SHA256,
+			Signer: p.SignedBy, UsedBy: used[p.ID()],
+		}
 		if v.UsedBy == nil {
 			v.UsedBy = []string{}
 		}

@@ -28,15 +28,15 @@ func TestAudit(t *testing.T) {
 		}
 	}
 	// Someone swaps the installed artifact of 1.1.0.
-	if err := os.WriteFile(filepath.Join(data, "plugins", "notify", "1.1.0", "notify"), []byte("tampered"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(data, "plugins", "notify", "1.1.0", "goplugin", "notify"), []byte("tampered"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	got, err := registry.Audit(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Ref != "notify@1.0.0" || got[0].Err != nil ||
-		got[1].Ref != "notify@1.1.0" || got[1].Err == nil || !strings.Contains(got[1].Err.Error(), "sha256 mismatch") {
+	if len(got) != 2 || got[0].Ref != "notify@1.0.0/goplugin" || got[0].Err != nil ||
+		got[1].Ref != "notify@1.1.0/goplugin" || got[1].Err == nil || !strings.Contains(got[1].Err.Error(), "sha256 mismatch") {
 		t.Fatalf("audit %+v, want 1.0.0 fine and 1.1.0 a sha256 mismatch", got)
 	}
 }

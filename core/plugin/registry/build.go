@@ -20,21 +20,24 @@ const DistDir = "dist"
 
 // BuildDist builds the plugin source in srcDir (its manifest gives the
 // kind) into out, or srcDir/dist/<name>[.wasm] when out is "", and writes the
-// complete manifest next to the artifact: the connector summary read from
-// the built connector's spec, the artifact's name and sha256, no signature.
-// It fails if the spec's name or version differ from the manifest's.
+// complete manifest next to the artifact: the version and connector summary
+// read from the built connector's spec, the artifact's name and sha256, no
+// signature. It fails if the spec's name differs from the manifest's, or if
+// the source manifest still names a version and it is not the spec's.
 func BuildDist(ctx context.Context, srcDir, out string, progress io.Writer) (*Manifest, error) {
 	return BuildDistAs(ctx, srcDir, out, "", progress)
 }
 
 // BuildDistAs is BuildDist for another target than the manifest's kind: the
 // same connector source builds as a Wasm module or a go-plugin executable,
-// and the written manifest says which.
+// and the written manifest says which. By default the manifest's own kind
+// goes to srcDir/dist and the other form to srcDir/dist/<form>.
 func BuildDistAs(ctx context.Context, srcDir, out string, target Kind, progress io.Writer) (*Manifest, error) {
 	m, err := ReadManifest(srcDir)
 	if err != nil {
 		return nil, err
 	}
+	defaultKind := m.Kind
 	switch target {
 	case "":
 	case KindWasm, KindGoPlugin:
@@ -54,6 +57,11 @@ func BuildDistAs(ctx context.Context, srcDir, out string, target Kind, progress 
 		if err := os.WriteFile(filepath.Join(dist, ".gitignore"), []byte("*\n"), 0o644); err != nil {
 			return nil, fmt.Errorf("build plugin %s: %w", m.Ref(), err)
 		}
+		if m.Kind != defaultKind {
+			// The other form gets its own directory, so building both
+			// forms never overwrites one's manifest with the other's.
+			dist = filepath.Join(dist, string(m.Kind))
+		}
 		out = filepath.Join(dist, artifactName(m))
 	}
 	if out, err = filepath.Abs(out); err != nil {
@@ -70,8 +78,8 @@ func BuildDistAs(ctx context.Context, srcDir, out string, target Kind, progress 
 	if err != nil {
 		return nil, fmt.Errorf("build plugin %s: read the built connector's spec: %w", m.Ref(), err)
 	}
-	if spec.Name != m.Name || spec.Version != m.Version {
-		return nil, fmt.Errorf("build plugin %s: the manifest says %s but the connector's spec says %s@%s; make them agree", m.Ref(), m.Ref(), spec.Name, spec.Version)
+	if err := identityFromSpec(m, spec, srcDir); err != nil {
+		return nil, fmt.Errorf("build plugin %s: %w", m.Ref(), err)
 	}
 	m.Connector = summarize(spec)
 	if m.Description == "" {
@@ -130,4 +138,23 @@ func summarize(s pluginsdk.Spec) ConnectorSummary {
 		c.Entities = append(c.Entities, e.Name)
 	}
 	return c
+}
+
+// identityFromSpec makes the built manifest's identity the spec's: the
+// version is declared once, in Spec.Version, and written here; the name is
+// in both (a connection names the plugin before anything is built) and must
+// agree. Each refusal names the line to change.
+func identityFromSpec(m *Manifest, spec pluginsdk.Spec, srcDir string) error {
+	mf := filepath.Join(srcDir, ManifestFile)
+	if spec.Name != m.Name {
+		return fmt.Errorf("%s says name %q but the connector's Spec.Name is %q: make them agree (the name is what connections write in connector:)", mf, m.Name, spec.Name)
+	}
+	if _, err := parseSemver(spec.Version); err != nil {
+		return fmt.Errorf("the connector's Spec.Version: %w", err)
+	}
+	if m.Version != "" && m.Version != spec.Version {
+		return fmt.Errorf("%s says version %s but the connector's Spec.Version is %s: the version is declared once, in Spec.Version; delete the version line from %s", mf, m.Version, spec.Version, ManifestFile)
+	}
+	m.Version = spec.Version
+	return nil
 }

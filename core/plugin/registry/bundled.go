@@ -33,6 +33,9 @@ import (
 // toolchain is missing, installed versions are used as they are. One
 // plugin's failure does not stop the others; the error joins them all.
 func (r *Registry) EnsureBundled(ctx context.Context, dirs []string, progress io.Writer) ([]*Plugin, error) {
+	if r.readOnly {
+		return nil, fmt.Errorf("bundled plugins: %w", errReadOnly)
+	}
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -65,26 +68,32 @@ func (r *Registry) ensureOne(ctx context.Context, src string, progress io.Writer
 	if err := names.Taken(m.Name); err != nil {
 		return nil, fmt.Errorf("bundled plugin %s: %w", src, err)
 	}
-	installed, _ := r.load(m.Name, m.Version)
+	if m.Version == "" {
+		// The version is the Spec's; read without building, so a version
+		// installed by hand is found before a build that would be thrown away.
+		m.Version, _ = SourceVersion(src)
+	}
+	label := m.Ref() + "/" + string(m.Kind)
 	hash, err := SourceHash(ctx, src, m.Kind)
+	installed := r.bundledInstall(m, hash)
 	if err != nil {
 		if installed != nil {
-			fmt.Fprintf(progress, "plugin %s: cannot check its sources (%v); using the installed build\n", m.Ref(), err)
+			fmt.Fprintf(progress, "plugin %s: cannot check its sources (%v); using the installed build\n", label, err)
 			return installed, nil
 		}
-		return nil, fmt.Errorf("bundled plugin %s: %w", m.Ref(), err)
+		return nil, fmt.Errorf("bundled plugin %s: %w", label, err)
 	}
 	switch {
 	case installed != nil && installed.SourceHash == hash:
-		fmt.Fprintf(progress, "plugin %s: up to date\n", m.Ref())
+		fmt.Fprintf(progress, "plugin %s: up to date\n", installed.ID())
 		return installed, nil
 	case installed != nil && !installed.Bundled:
-		fmt.Fprintf(progress, "plugin %s: keeping the version installed by hand (not rebuilt from %s)\n", m.Ref(), src)
+		fmt.Fprintf(progress, "plugin %s: keeping the version installed by hand (not rebuilt from %s)\n", installed.ID(), src)
 		return installed, nil
 	case installed != nil:
-		fmt.Fprintf(progress, "plugin %s: sources changed, rebuilding\n", m.Ref())
+		fmt.Fprintf(progress, "plugin %s: sources changed, rebuilding\n", label)
 	default:
-		fmt.Fprintf(progress, "plugin %s: not installed, building\n", m.Ref())
+		fmt.Fprintf(progress, "plugin %s: not installed, building\n", label)
 	}
 	start := time.Now()
 	tmp, err := os.MkdirTemp(r.root, ".build-")
@@ -92,15 +101,44 @@ func (r *Registry) ensureOne(ctx context.Context, src string, progress io.Writer
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := BuildDist(ctx, src, filepath.Join(tmp, artifactName(m)), progress); err != nil {
-		return nil, fmt.Errorf("bundled plugin %s: %w", m.Ref(), err)
+	built, err := BuildDist(ctx, src, filepath.Join(tmp, artifactName(m)), progress)
+	if err != nil {
+		return nil, fmt.Errorf("bundled plugin %s: %w", label, err)
+	}
+	if old, err := r.load(built.Name, built.Version, built.Kind); err == nil && !old.Bundled {
+		// The version could not be read before the build.
+		fmt.Fprintf(progress, "plugin %s: keeping the version installed by hand (not rebuilt from %s)\n", old.ID(), src)
+		return old, nil
 	}
 	p, err := r.installDir(tmp, InstallOptions{}, record{Bundled: true, SourceHash: hash}, true)
 	if err != nil {
-		return nil, fmt.Errorf("bundled plugin %s: %w", m.Ref(), err)
+		return nil, fmt.Errorf("bundled plugin %s: %w", label, err)
 	}
-	fmt.Fprintf(progress, "plugin %s: installed (%s) in %s\n", p.Ref(), p.Manifest.Kind, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(progress, "plugin %s: installed in %s\n", p.ID(), time.Since(start).Round(100*time.Millisecond))
 	return p, nil
+}
+
+// bundledInstall is the installed plugin that the bundled source m would
+// replace: its version in its form when the version is known; otherwise
+// the install built from exactly these sources, if any, or else the
+// highest bundled install of that form (to be rebuilt, or run as it is when
+// the toolchain is missing).
+func (r *Registry) bundledInstall(m *Manifest, hash string) *Plugin {
+	if m.Version != "" {
+		p, _ := r.load(m.Name, m.Version, m.Kind)
+		return p
+	}
+	var last *Plugin
+	for _, p := range r.versions(m.Name) {
+		if p.Manifest.Kind != m.Kind || !p.Bundled {
+			continue
+		}
+		if hash != "" && p.SourceHash == hash {
+			return p
+		}
+		last = p
+	}
+	return last
 }
 
 // listedPackage is what SourceHash reads of `go list -json`.

@@ -28,10 +28,14 @@ import (
 // Install refuses an artifact whose sha256 differs from the manifest's, a
 // signature that does not verify with a trusted key, an unsigned plugin
 // when signatures are required, a capability not granted, and a version
-// that is already installed with other content, and a name that belongs to
+// that is already installed in the same form with other content (the other
+// form of the same version installs beside it), and a name that belongs to
 // a builtin connector or a group of builtin tasks (names.Taken). Installing
 // the same content again returns the installed plugin.
 func (r *Registry) Install(ctx context.Context, path string, o InstallOptions) (*Plugin, error) {
+	if r.readOnly {
+		return nil, fmt.Errorf("install plugin %s: %w", path, errReadOnly)
+	}
 	src, cleanup, err := r.stage(ctx, path, o.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("install plugin %s: %w", path, err)
@@ -147,13 +151,14 @@ func (r *Registry) installDir(src string, o InstallOptions, rec record, replace 
 		}
 		rec.SignedBy = EncodePublicKey(k)
 	case o.RequireSignatures && len(o.TrustedKeys) == 0:
-		return nil, fmt.Errorf("%s: signatures are required but no trusted keys are configured (settings trusted_keys)", m.Ref())
+		return nil, fmt.Errorf("%s: signatures are required (settings require_signatures) but no trusted keys are configured: add the signer's public key to settings trusted_keys (junction plugin keygen prints one)", m.Ref())
 	case o.RequireSignatures:
-		return nil, fmt.Errorf("%s is not signed, and signatures are required (settings require_signatures)", m.Ref())
+		return nil, fmt.Errorf("%s is not signed, and signatures are required (settings require_signatures): sign the built plugin with `junction plugin sign --key KEY DIR/dist` (a key from `junction plugin keygen`, its public half in settings trusted_keys) and install DIR/dist, not the source directory", m.Ref())
 	}
 	if o.Granted != nil {
 		if missing := m.Capabilities.Missing(*o.Granted); len(missing) > 0 {
-			return nil, fmt.Errorf("%s asks for capabilities not granted: %s", m.Ref(), strings.Join(missing, ", "))
+			return nil, fmt.Errorf("%s asks for capabilities not granted: %s; grant them with %s, or install without any --grant-* flag to grant what the manifest asks",
+				m.Ref(), strings.Join(missing, ", "), strings.Join(m.Capabilities.grantFlags(*o.Granted), " "))
 		}
 	}
 	rec.Granted = m.Capabilities.canonical()
@@ -161,8 +166,9 @@ func (r *Registry) installDir(src string, o InstallOptions, rec record, replace 
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	final := filepath.Join(r.root, m.Name, m.Version)
-	if old, err := r.load(m.Name, m.Version); err == nil {
+	final := r.formDir(m.Name, m.Version, m.Kind)
+	id := m.Ref() + "/" + string(m.Kind)
+	if old, err := r.load(m.Name, m.Version, m.Kind); err == nil {
 		switch {
 		case old.Manifest.Artifact.SHA256 == m.Artifact.SHA256 && replace && old.SourceHash != rec.SourceHash:
 			// Rebuilt from changed sources into the same bytes (a comment
@@ -170,15 +176,15 @@ func (r *Registry) installDir(src string, o InstallOptions, rec record, replace 
 			if err := writeRecord(final, rec); err != nil {
 				return nil, err
 			}
-			return r.load(m.Name, m.Version)
+			return r.load(m.Name, m.Version, m.Kind)
 		case old.Manifest.Artifact.SHA256 == m.Artifact.SHA256:
 			return old, nil
 		case !replace:
-			return nil, fmt.Errorf("%s is already installed with other content (sha256 %s, this one %s): remove it first or bump the version",
-				m.Ref(), old.Manifest.Artifact.SHA256, m.Artifact.SHA256)
+			return nil, fmt.Errorf("%s is already installed with other content (sha256 %s, this one %s): remove it first (junction plugin remove %s) or bump the version in the connector's Spec",
+				id, old.Manifest.Artifact.SHA256, m.Artifact.SHA256, id)
 		}
 	} else if _, statErr := os.Stat(final); statErr == nil && !replace {
-		return nil, fmt.Errorf("%s: %s exists but is not a readable install (%v); remove it first", m.Ref(), final, err)
+		return nil, fmt.Errorf("%s: %s exists but is not a readable install (%v); remove it first (junction plugin remove %s)", id, final, err, id)
 	}
 
 	stage, err := os.MkdirTemp(r.root, ".install-")
@@ -213,9 +219,9 @@ func (r *Registry) installDir(src string, o InstallOptions, rec record, replace 
 		}
 	}
 	if err := os.Rename(stage, final); err != nil {
-		return nil, fmt.Errorf("install %s: %w", m.Ref(), err)
+		return nil, fmt.Errorf("install %s: %w", id, err)
 	}
-	return r.load(m.Name, m.Version)
+	return r.load(m.Name, m.Version, m.Kind)
 }
 
 // moveAside removes an installed version being replaced: renamed out of the

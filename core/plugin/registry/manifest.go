@@ -32,8 +32,8 @@ const (
 // Manifest describes a plugin: junction-plugin.yaml.
 //
 //	name: slack                       # lowercase; what connections name
-//	version: 0.1.0                    # semantic version
-//	kind: goplugin                    # wasm | goplugin
+//	version: 0.1.0                    # written by `junction plugin build` from Spec.Version
+//	kind: goplugin                    # wasm | goplugin (the default form; --target builds the other)
 //	description: Slack-style notifier
 //	connector:                        # filled by `junction plugin build` from the spec
 //	  direction: outbound
@@ -48,9 +48,11 @@ const (
 //	  sha256: 9f86d08...
 //	signature: MEUCIQ...              # optional: see SignedMessage
 //
-// A plugin's source directory holds the manifest without artifact and
-// signature; `junction plugin build` writes the complete one next to the
-// artifact.
+// A plugin's source directory holds the manifest without version, artifact
+// and signature: the version is declared once, in the connector's
+// Spec.Version, and `junction plugin build` writes the complete manifest
+// (version included) next to the artifact. A source manifest that still
+// names a version must name the Spec's, or the build is refused.
 type Manifest struct {
 	Name         string           `yaml:"name" json:"name"`
 	Version      string           `yaml:"version" json:"version"`
@@ -88,8 +90,13 @@ type Artifact struct {
 	SHA256 string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
 }
 
-// Ref is name@version.
-func (m *Manifest) Ref() string { return m.Name + "@" + m.Version }
+// Ref is name@version, or name for a source manifest without a version.
+func (m *Manifest) Ref() string {
+	if m.Version == "" {
+		return m.Name
+	}
+	return m.Name + "@" + m.Version
+}
 
 var (
 	hostRE   = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$`)
@@ -131,8 +138,12 @@ func (m *Manifest) validate() error {
 	if !names.ValidName(m.Name) {
 		errs = append(errs, fmt.Errorf("name %q: want lowercase letters, digits, - or _, starting with a letter", m.Name))
 	}
-	if _, err := parseSemver(m.Version); err != nil {
-		errs = append(errs, err)
+	// A source manifest may leave the version out (it is the Spec's, and the
+	// build writes it); a built one always has it.
+	if m.Version != "" || m.Artifact.File != "" {
+		if _, err := parseSemver(m.Version); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch m.Kind {
 	case KindWasm, KindGoPlugin:
@@ -216,6 +227,25 @@ func (c Capabilities) Missing(granted Capabilities) []string {
 		if !contains(granted.Secrets, s) {
 			out = append(out, fmt.Sprintf("secret %q", s))
 		}
+	}
+	return out
+}
+
+// grantFlags are the `junction plugin install` flags that would grant what
+// Missing reports, so a refusal can name the fix. The flags replace the
+// default grant, so what is already granted is repeated.
+func (c Capabilities) grantFlags(granted Capabilities) []string {
+	var out []string
+	for _, h := range sortedSet(append(append([]string(nil), granted.HTTPHosts...), c.HTTPHosts...)) {
+		if contains(granted.HTTPHosts, h) || !hostGranted(h, granted.HTTPHosts) {
+			out = append(out, "--grant-http "+h)
+		}
+	}
+	if c.KV || granted.KV {
+		out = append(out, "--grant-kv")
+	}
+	for _, s := range sortedSet(append(append([]string(nil), granted.Secrets...), c.Secrets...)) {
+		out = append(out, "--grant-secret "+s)
 	}
 	return out
 }

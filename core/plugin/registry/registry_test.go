@@ -166,7 +166,7 @@ func TestVersionsSideBySide(t *testing.T) {
 			t.Errorf("Resolve(%s) = %v, %v; want %s", ref, p, err, want)
 		}
 	}
-	if _, err := r.Resolve("notifier@0.3.0"); err == nil || !strings.Contains(err.Error(), "installed: 0.2.0, 0.9.1, 0.10.0, 1.0.0-rc.1") {
+	if _, err := r.Resolve("notifier@0.3.0"); err == nil || !strings.Contains(err.Error(), "installed: 0.2.0/goplugin, 0.9.1/goplugin, 0.10.0/goplugin, 1.0.0-rc.1/goplugin") {
 		t.Errorf("Resolve of a missing version: err = %v", err)
 	}
 	if _, err := r.Resolve("other"); err == nil {

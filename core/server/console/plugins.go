@@ -58,7 +58,7 @@ func (con *Console) pluginsPage(c *fiber.Ctx) error {
 				if _, builtin := connector.LookupBuiltin(conn.Config.Connector); builtin {
 					continue
 				}
-				if conn.Spec.Name == p.Name && (conn.Spec.Version == "" || conn.Spec.Version == p.Version) {
+				if conn.Spec.Name == p.Name && (conn.Spec.Version == "" || conn.Spec.Version == p.Version) && usesForm(conn.Config.Connector, list, p) {
 					row.UsedBy = append(row.UsedBy, conn.Name())
 				}
 			}
@@ -73,6 +73,22 @@ func (con *Console) pluginsPage(c *fiber.Ctx) error {
 		return a.Version < b.Version
 	})
 	return con.render(c, fiber.StatusOK, "plugins", v)
+}
+
+// usesForm reports whether a connection written as connector (name,
+// name@version or name@version/form) runs plugin p when both forms of its
+// version may be installed: the pinned form, or else the preferred one,
+// which the registry lists first for each version.
+func usesForm(connector string, list []PluginInfo, p PluginInfo) bool {
+	if _, form, pinned := strings.Cut(connector, "/"); pinned {
+		return form == p.Kind
+	}
+	for _, q := range list {
+		if q.Name == p.Name && q.Version == p.Version {
+			return q.Kind == p.Kind
+		}
+	}
+	return true
 }
 
 // capabilities lists a connector's roles, with its actions spelled out.
