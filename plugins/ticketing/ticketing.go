@@ -34,8 +34,9 @@ type settings struct {
 // "sha256=".
 const SignatureHeader = "X-Ticketing-Signature"
 
-// Spec declares the connector. Its Name and Version must be the manifest's
-// (junction-plugin.yaml): `junction plugin build` refuses a mismatch.
+// Spec declares the connector. Its Name must be the manifest's
+// (junction-plugin.yaml); its Version is declared here only, and `junction
+// plugin build` writes it into the built manifest.
 func (t *Ticketing) Spec() pluginsdk.Spec {
 	return pluginsdk.Spec{
 		Name: "ticketing", Version: "0.1.0", ABI: pluginsdk.ABIVersion,
