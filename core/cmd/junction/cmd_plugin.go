@@ -100,6 +100,11 @@ func newPluginBuildCmd() *cobra.Command {
 			where := out
 			if where == "" {
 				where = filepath.Join(args[0], registry.DistDir, m.Artifact.File)
+				// The form other than the source manifest's kind is built
+				// into dist/<form> (registry.BuildDistAs).
+				if src, err := registry.ReadManifest(args[0]); err == nil && src.Kind != m.Kind {
+					where = filepath.Join(args[0], registry.DistDir, string(m.Kind), m.Artifact.File)
+				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "built %s (%s) in %s\n  artifact: %s\n  sha256:   %s\n  manifest: %s\n",
 				m.Ref(), m.Kind, time.Since(start).Round(100*time.Millisecond), where, m.Artifact.SHA256,
