@@ -57,8 +57,9 @@ func (t *Ticketing) Spec() pluginsdk.Spec {
 				{Name: "public", Type: pluginsdk.TypeBoolean, Description: "visible to the requester (default false)"},
 			},
 		}},
-		// The host refuses an unsigned push (401) before reading its body;
-		// Receive checks the signature itself.
+		// Under any auth but none, the host refuses a push without this
+		// header (401) before reading its body; Receive checks the
+		// signature itself.
 		Push: pluginsdk.Push{Credentials: []pluginsdk.Credential{
 			{In: pluginsdk.CredentialSignature, Name: SignatureHeader, Says: "the help desk's webhook signature"},
 		}},
