@@ -38,6 +38,7 @@ func TestLoadGood(t *testing.T) {
 		Retry:       RetryPolicy{MaxAttempts: 3, InitialInterval: 2 * time.Second, MaxInterval: 5 * time.Minute},
 		Retention:   DefaultRetention(),
 		MemoryLimit: 256 << 20,
+		Store:       DefaultStore(),
 		Pos:         Pos{File: "testdata/good/settings.yaml", Line: 2, Col: 1},
 	}
 	if !reflect.DeepEqual(s, wantSettings) {
@@ -186,7 +187,7 @@ func TestDefaults(t *testing.T) {
 		Addr: ":8080", DataDir: "./data", Timezone: "UTC", MaxBodyBytes: 1 << 20, PluginDirs: []string{"plugins"},
 		Retention: DefaultRetention(),
 		Workers:   DefaultWorkers, Retry: RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute},
-		MemoryLimit: DefaultMemoryLimit,
+		MemoryLimit: DefaultMemoryLimit, Store: DefaultStore(),
 	}
 	if !reflect.DeepEqual(b.Settings, want) {
 		t.Errorf("Settings = %+v, want %+v", b.Settings, want)

@@ -32,6 +32,7 @@ var settingsFieldKeys = map[string]string{
 	"MaxBodyBytes": "max_body_bytes", "PluginDirs": "plugin_dirs", "TrustedKeys": "trusted_keys",
 	"RequireSignatures": "require_signatures", "Workers": "workers", "Retry": "retry", "TLS": "tls",
 	"TrustedProxies": "trusted_proxies", "Retention": "retention", "MemoryLimit": "memory_limit",
+	"Store": "store",
 }
 
 // SettingsChanges lists the Settings keys whose values differ between a

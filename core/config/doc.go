@@ -77,9 +77,23 @@
 //	    min_free_bytes: 256MiB       # below this much free disk, writes get 503; at least 8MiB
 //	  memory_limit: 128MiB           # Go soft memory limit of `junction serve`, or none;
 //	                                 # a GOMEMLIMIT environment variable wins
+//	  store:
+//	    type: badger                 # badger (in data_dir) | jetstream (NATS JetStream)
+//	    url: nats://n1:4222,nats://n2:4222   # jetstream: required; nats:// or tls://
+//	    replicas: 3                  # jetstream: copies of every write, 1 to 5
+//	    credentials: nats.creds      # jetstream: NATS credentials file (JWT and NKey seed)
+//	    stream: JUNCTION             # jetstream: stream name and subject prefix
 //
 // All keys are optional and default as shown, except max_data_bytes, which
-// is unset by default. Dedup keys have no retention of their own: each
+// is unset by default, and store.url and store.credentials. The store keys
+// other than type are for jetstream only (an error with badger); the
+// --store flag of up and serve (badger, or a nats:// URL) overrides type
+// and url. On jetstream, retention is applied by Junction's own sweeps
+// (events up to the dispatcher's cursor, finished runs), max_data_bytes
+// caps the stream's bytes on each server, and min_free_bytes does not
+// apply (the NATS servers keep the disk). JUNCTION_SECRET_KEY must be the
+// same on every node sharing a stream: the store refuses to open with
+// another key. See core/store/jetstream/doc.go. Dedup keys have no retention of their own: each
 // expires when its connection's dedup_window ends.
 //
 // tls names PEM files: the

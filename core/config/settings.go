@@ -63,6 +63,8 @@ type Settings struct {
 	// (memory_limit): a size, default DefaultMemoryLimit, or NoMemoryLimit
 	// for none. A GOMEMLIMIT environment variable overrides it.
 	MemoryLimit int64
+	// Store selects the store's engine (store); see StoreSettings.
+	Store StoreSettings
 	// Pos is where the Settings document starts; zero when there is none.
 	Pos Pos
 }
@@ -93,6 +95,7 @@ func DefaultSettings() Settings {
 		Retry:        DefaultRetry(),
 		Retention:    DefaultRetention(),
 		MemoryLimit:  DefaultMemoryLimit,
+		Store:        DefaultStore(),
 	}
 }
 
@@ -101,7 +104,7 @@ func DefaultRetry() RetryPolicy {
 	return RetryPolicy{MaxAttempts: 5, InitialInterval: time.Second, MaxInterval: 5 * time.Minute}
 }
 
-var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies", "retention", "memory_limit"}
+var settingsKeys = []string{"addr", "data_dir", "public_url", "timezone", "max_body_bytes", "plugin_dirs", "trusted_keys", "require_signatures", "workers", "retry", "tls", "trusted_proxies", "retention", "memory_limit", "store"}
 
 // settings decodes the Settings document's spec (nil: all defaults).
 func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
@@ -194,6 +197,9 @@ func (l *loader) settings(d *decoder, spec *yaml.Node, pos Pos) {
 	d.edgeSettings(o, &s)
 	if v := o.get("retention"); v != nil {
 		s.Retention = d.retention(v, o.sub("retention"))
+	}
+	if v := o.get("store"); v != nil {
+		s.Store = d.store(v, o.sub("store"))
 	}
 }
 

@@ -22,6 +22,11 @@ func loadSettings(o Options) (config.Settings, error) {
 	if o.Addr != "" {
 		s.Addr = o.Addr
 	}
+	if o.Store != "" {
+		if s.Store, err = config.StoreFromFlag(o.Store, s.Store); err != nil {
+			return s, err
+		}
+	}
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return s, fmt.Errorf("create data dir %s: %w", s.DataDir, err)
 	}

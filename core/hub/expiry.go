@@ -11,14 +11,14 @@ import (
 // expired only up to the dispatcher's cursor (floor), so an event not yet
 // turned into runs is never lost; runs carry their own copy of the payload.
 type expiry struct {
-	b      *store.Badger
+	b      engine
 	policy store.RetentionPolicy
 
 	mu sync.Mutex
-	x  *store.Expirer // nil unless running
+	x  sweeper // nil unless running
 }
 
-func newExpiry(b *store.Badger, r config.Retention, floor func() uint64) *expiry {
+func newExpiry(b engine, r config.Retention, floor func() uint64) *expiry {
 	return &expiry{b: b, policy: store.RetentionPolicy{
 		Events: r.Events, Runs: r.Runs, DeadLetters: r.DeadLetters, MaxDataBytes: r.MaxDataBytes,
 		Floor: floor,
@@ -31,7 +31,7 @@ func (e *expiry) Start() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.x == nil {
-		e.x = e.b.StartExpiry(e.policy)
+		e.x = e.b.startExpiry(e.policy)
 	}
 }
 

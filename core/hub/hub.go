@@ -41,6 +41,9 @@ type Options struct {
 	ConfigPaths []string
 	DataDir     string
 	Addr        string
+	// Store, when set, overrides Settings' store: "badger" or a NATS URL
+	// (the --store flag).
+	Store string
 	// BuildPlugins builds bundled plugins whose artifact is missing or stale
 	// (`junction up`); `junction serve` leaves it off.
 	BuildPlugins bool
@@ -91,7 +94,7 @@ type Hub struct {
 	o      Options
 	log    *slog.Logger
 	ln     net.Listener
-	badger *store.Badger
+	engine engine // the store, with its usage and expiry
 	expiry *expiry
 	reload *reloader
 	lagOf  atomic.Pointer[workflow.Engine]
@@ -119,10 +122,10 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if h.Bundle, digest, err = loadBundle(o, h.Plugins.Checker()); err != nil {
 		return nil, err
 	}
-	if h.badger, err = openStore(ctx, h.Settings, o.Logger); err != nil {
+	if h.engine, err = openStore(ctx, h.Settings, o.Logger); err != nil {
 		return nil, err
 	}
-	h.Store = h.badger
+	h.Store = h.engine
 	adminHash, tok, err := adminToken(ctx, h.Store.KV(), o.LookupEnv)
 	if err != nil {
 		return nil, err
@@ -160,7 +163,7 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 	if h.Sched, err = newScheduler(ctx, h.Settings, h.Bundle, h.Store.KV(), h.Fetch, h.Engine, scheduleMissed(h.Alerts), o.Logger); err != nil {
 		return nil, err
 	}
-	h.expiry = newExpiry(h.badger, h.Settings.Retention, h.Engine.Cursor)
+	h.expiry = newExpiry(h.engine, h.Settings.Retention, h.Engine.Cursor)
 	tapAPI := newTapAPI(h)
 	if h.Console, err = newConsole(h, dirs, adminHash, tapAPI); err != nil {
 		return nil, err
@@ -268,7 +271,7 @@ func (h *Hub) Close() error {
 		{"workflow engine", h.Engine != nil, func() error { h.Engine.Close(); return nil }},
 		{"alerts", h.Alerts != nil, h.Alerts.Close},
 		{"connections", h.Conns != nil, h.Conns.Close},
-		{"store", h.badger != nil, h.badger.Close},
+		{"store", h.engine != nil, func() error { return h.engine.Close() }},
 		{"plugins", h.Plugins != nil, h.Plugins.Close},
 	} {
 		if !step.built {

@@ -59,7 +59,7 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 			Plugins:   &pluginapi.API{Registry: h.Plugins.Registry(), Connections: h.Conns},
 			Status: &storeapi.API{
 				DataDir: h.Settings.DataDir, Retention: h.Settings.Retention,
-				Store: h.badger, Engine: h.Engine, Sweeps: h.expiry,
+				Store: h.engine, Engine: h.Engine, Sweeps: h.expiry,
 			},
 			Config:  &configapi.API{Reloader: h.reload},
 			Alerts:  &alertapi.API{Alerts: h.Alerts},

@@ -12,15 +12,50 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/store"
+	"github.com/junctionhub/junction/core/store/jetstream"
 )
 
-// openStore opens the Badger store in the data dir. The secrets key lives
-// in the data dir itself (JUNCTION_SECRET_KEY wins), beside, not inside,
-// the Badger files.
-func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (*store.Badger, error) {
+// engine is a store with what the hub needs beyond store.Store: disk
+// usage for GET /api/v1/status and the retention sweeps (expiry.go).
+type engine interface {
+	store.Store
+	Usage(ctx context.Context) (store.Usage, error)
+	startExpiry(p store.RetentionPolicy) sweeper
+}
+
+// sweeper is a running retention sweep.
+type sweeper interface {
+	Close()
+	Last() store.Sweep
+}
+
+type badgerEngine struct{ *store.Badger }
+
+func (b badgerEngine) startExpiry(p store.RetentionPolicy) sweeper { return b.StartExpiry(p) }
+
+type jetstreamEngine struct{ *jetstream.Store }
+
+func (j jetstreamEngine) startExpiry(p store.RetentionPolicy) sweeper { return j.StartExpiry(p) }
+
+// openStore opens the store Settings select. Badger lives in the data dir;
+// JetStream on the NATS servers of store.url. Either way the secrets key
+// comes from JUNCTION_SECRET_KEY, else the data dir's secret.key (beside,
+// not inside, the Badger files): a cluster's nodes need the same key, which
+// the JetStream store checks at open.
+func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (engine, error) {
 	key, err := store.LoadSecretKey(s.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	if s.Store.Type == config.StoreJetStream {
+		st, err := jetstream.Open(ctx, jetstream.Options{
+			URL: s.Store.URL, Credentials: s.Store.Credentials, Stream: s.Store.Stream,
+			Replicas: s.Store.Replicas, SecretKey: key, Logger: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return jetstreamEngine{st}, nil
 	}
 	st, err := store.Open(ctx, filepath.Join(s.DataDir, "badger"), store.Options{
 		Logger: log, SecretKey: key, MinFreeBytes: s.Retention.MinFreeBytes,
@@ -28,7 +63,7 @@ func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (*store
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", s.DataDir, err)
 	}
-	return st, nil
+	return badgerEngine{st}, nil
 }
 
 const adminTokenKey = "admin/token-sha256"

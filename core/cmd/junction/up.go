@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/hub"
 )
 
 func newUpCmd(build bool) *cobra.Command {
 	var configs []string
-	var dataDir, addr, logLevel string
+	var dataDir, addr, logLevel, storeFlag string
 	use, short := "serve", "Serve with the installed plugins (production): loads every config and serves"
 	if build {
 		use, short = "up", "Build bundled plugins if needed, load every config, and serve"
@@ -29,7 +30,7 @@ func newUpCmd(build bool) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			h, err := hub.Open(cmd.Context(), hub.Options{
-				ConfigPaths: configs, DataDir: dataDir, Addr: addr, BuildPlugins: build, Out: out, Logger: logger,
+				ConfigPaths: configs, DataDir: dataDir, Addr: addr, Store: storeFlag, BuildPlugins: build, Out: out, Logger: logger,
 			})
 			if err != nil {
 				return err
@@ -45,6 +46,9 @@ func newUpCmd(build bool) *cobra.Command {
 				url = "https" + strings.TrimPrefix(url, "http")
 			}
 			fmt.Fprintf(out, "junction is serving on %s (data in %s)\n", url, h.Settings.DataDir)
+			if st := h.Settings.Store; st.Type == config.StoreJetStream {
+				fmt.Fprintf(out, "  store:    jetstream stream %s, %d replicas\n", st.Stream, st.Replicas)
+			}
 			fmt.Fprintf(out, "  console:  %s/\n  hooks:    %s/hooks/{connection}\n  api:      %s/api/v1\n", url, url, url)
 			if h.NewAdminToken != "" {
 				fmt.Fprintf(out, "  admin token (shown once, stored hashed): %s\n", h.NewAdminToken)
@@ -57,6 +61,7 @@ func newUpCmd(build bool) *cobra.Command {
 	cmd.Flags().StringArrayVar(&configs, "config", []string{"configs"}, "config file or folder (repeatable)")
 	cmd.Flags().StringVar(&dataDir, "data", "", "data directory (default from Settings, ./data)")
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address (default from Settings, :8080)")
+	cmd.Flags().StringVar(&storeFlag, "store", "", "store engine: badger, or a NATS URL (nats://host:4222[,...]) for JetStream (default from Settings, badger)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
