@@ -19,12 +19,19 @@ type HTTPRequest struct {
 	RemoteAddr string `json:"remoteAddr,omitempty"`
 	// Timeout bounds an outbound request (0: the host default).
 	Timeout time.Duration `json:"timeout,omitempty"`
+
+	// lookup serves HeaderValue when Header is nil (see FlatHeaders).
+	lookup HeaderLookup
 }
 
 // HeaderValue returns the first value of header name (canonical form).
 func (r *HTTPRequest) HeaderValue(name string) string {
 	if v := r.Header[name]; len(v) > 0 {
 		return v[0]
+	}
+	if r.Header == nil && r.lookup != nil {
+		v, _ := r.lookup.First(name)
+		return v
 	}
 	return ""
 }

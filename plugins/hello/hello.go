@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/fields"
@@ -106,7 +106,7 @@ func (h *Hello) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plugi
 	if h.pc == nil {
 		return nil, pluginsdk.Errorf("hello: not configured")
 	}
-	if h.pc.Auth.Type == pluginsdk.AuthAPIKey && req.HeaderValue(TokenHeader) != h.pc.Auth.Secret {
+	if h.pc.Auth.Type == pluginsdk.AuthAPIKey && subtle.ConstantTimeCompare([]byte(req.HeaderValue(TokenHeader)), []byte(h.pc.Auth.Secret)) != 1 {
 		return nil, pluginsdk.Unauthorized("missing or wrong %s header", TokenHeader)
 	}
 	if err := ctx.Err(); err != nil {
@@ -150,8 +150,8 @@ func (h *Hello) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plugi
 		ev := pluginsdk.Event{Payload: doc}
 		ev.Type, _ = fields.String(vals[pType])
 		ev.DedupKey, _ = fields.String(vals[pMessageID])
-		if ts, ok := fields.String(vals[pTimestamp]); ok {
-			ev.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		if ts, ok := fields.Time(vals[pTimestamp]); ok {
+			ev.Time = ts
 		}
 		if len(h.out) > 0 {
 			o := fields.NewObject(make([]byte, 0, 256))

@@ -175,8 +175,16 @@ func TestFormsAgree(t *testing.T) {
 	for _, b := range fixtures(t) {
 		bodies = append(bodies, b)
 	}
-	bodies = append(bodies, notificationsXML(testOrg, 100), notificationsXML("00D000000000099EAA", 1),
-		[]byte("<soapenv:Envelope"), []byte(`{"json": true}`), nil)
+	// Malformed bodies too: under Wasm the host tokenizes (xmlscan), so its
+	// errors must reach the guest as the in-process decoder's do.
+	caseXML := string(fixture(t, "case-closed.xml"))
+	bodies = append(bodies, notificationsXML(testOrg, 100), notificationsXML("00D000000000099EAA", 1), notificationsXML(testOrg, 101),
+		[]byte("<soapenv:Envelope"), []byte(`{"json": true}`), nil, []byte(caseXML[:len(caseXML)/2]), []byte(caseXML+"trailing"),
+		[]byte(strings.Replace(caseXML, "</sf:Origin>", "</sf:Orign>", 1)),
+		[]byte(strings.Replace(caseXML, "Phone", "Ph&bogus;one", 1)),
+		[]byte(strings.Replace(caseXML, "Phone", "<![CDATA[Ph<o>ne]]>", 1)),
+		[]byte(strings.Replace(caseXML, `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1)),
+		[]byte(strings.Replace(caseXML, "Phone", "Ph\xffone", 1)))
 	results := map[string][]string{}
 	for name, newConn := range forms(t) {
 		r := configured(t, newConn(t), testConfig)

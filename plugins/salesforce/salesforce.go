@@ -228,13 +228,16 @@ func (s *Salesforce) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*
 	return res, nil
 }
 
+// salesforceContentType is the Content-Type of every outbound message.
+const salesforceContentType = "text/xml; charset=utf-8"
+
 // checkContentType accepts the XML media types a SOAP sender may use:
 // text/xml (SOAP 1.1, what Salesforce sends), application/soap+xml (SOAP
 // 1.2), application/xml and any other +xml type; and a missing header, since
 // the body is parsed as XML anyway. It returns why a type is refused.
 func checkContentType(ct string) string {
-	if strings.TrimSpace(ct) == "" {
-		return ""
+	if strings.TrimSpace(ct) == "" || ct == salesforceContentType {
+		return "" // what Salesforce sends, spared mime's parsing and its map
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {

@@ -8,8 +8,10 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/junctionhub/junction/pluginsdk/fields"
+	"github.com/junctionhub/junction/pluginsdk/xmlscan"
 )
 
 // Namespaces of a Salesforce outbound message.
@@ -65,14 +67,14 @@ func malformed(format string, args ...any) error {
 	return &malformedError{msg: fmt.Sprintf(format, args...)}
 }
 
-// parseMessage parses a SOAP outbound message. It uses encoding/xml, which
-// neither fetches external entities nor expands entities a DOCTYPE declares
-// (an undefined entity is a syntax error in strict mode), so a hostile body
-// can cost only time and memory proportional to its size.
+// parseMessage parses a SOAP outbound message. Its tokens are encoding/xml's
+// (strict), which neither fetches external entities nor expands entities a
+// DOCTYPE declares (an undefined entity is a syntax error), so a hostile
+// body can cost only time and memory proportional to its size. Under Wasm
+// the host tokenizes the body natively (xmlscan), the guest only walks the
+// tokens.
 func parseMessage(body []byte) (*message, error) {
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	p := &parser{d: d}
+	p := &parser{r: xmlscan.Tokens(body)}
 	env, err := p.root()
 	if err != nil {
 		return nil, err
@@ -105,24 +107,24 @@ func parseMessage(body []byte) (*message, error) {
 }
 
 type parser struct {
-	d *xml.Decoder
+	r *xmlscan.Reader
 }
 
 // token returns the next token, turning a syntax error into a malformed one.
-func (p *parser) token() (xml.Token, error) {
-	tok, err := p.d.Token()
+func (p *parser) token() (xmlscan.Token, error) {
+	tok, err := p.r.Next()
 	if err == io.EOF {
-		return nil, malformed("the XML ends before the Envelope is closed")
+		return tok, malformed("the XML ends before the Envelope is closed")
 	}
 	if err != nil {
-		return nil, xmlError(err)
+		return tok, xmlError(err)
 	}
 	return tok, nil
 }
 
 // skip consumes the element whose start tag was just read.
 func (p *parser) skip() error {
-	if err := p.d.Skip(); err != nil {
+	if err := p.r.Skip(); err != nil {
 		return xmlError(err)
 	}
 	return nil
@@ -143,18 +145,18 @@ func xmlError(err error) error {
 // document element.
 func (p *parser) root() (xml.StartElement, error) {
 	for {
-		tok, err := p.d.Token()
+		t, err := p.r.Next()
 		if err == io.EOF {
 			return xml.StartElement{}, malformed("the body holds no XML element")
 		}
 		if err != nil {
 			return xml.StartElement{}, xmlError(err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			return t, nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
+		switch t.Kind {
+		case xmlscan.KindStartElement:
+			return t.Start(), nil
+		case xmlscan.KindCharData:
+			if len(bytes.TrimSpace(t.Data)) > 0 {
 				return xml.StartElement{}, malformed("text before the document element: the body is not XML")
 			}
 		}
@@ -165,18 +167,18 @@ func (p *parser) root() (xml.StartElement, error) {
 // document element.
 func (p *parser) end() error {
 	for {
-		tok, err := p.d.Token()
+		t, err := p.r.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return xmlError(err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		switch t.Kind {
+		case xmlscan.KindStartElement:
 			return malformed("a second document element %s after the Envelope", describe(t.Name))
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
+		case xmlscan.KindCharData:
+			if len(bytes.TrimSpace(t.Data)) > 0 {
 				return malformed("text after the Envelope")
 			}
 		}
@@ -188,20 +190,20 @@ func (p *parser) end() error {
 // between child elements must be white space.
 func (p *parser) children(parent xml.StartElement, fn func(xml.StartElement) error) error {
 	for {
-		tok, err := p.token()
+		t, err := p.token()
 		if err != nil {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if err := fn(t); err != nil {
+		switch t.Kind {
+		case xmlscan.KindStartElement:
+			if err := fn(t.Start()); err != nil {
 				return err
 			}
-		case xml.EndElement:
+		case xmlscan.KindEndElement:
 			return nil // the decoder has checked it matches parent
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return malformed("unexpected text %q in %s", clip(string(t)), parent.Name.Local)
+		case xmlscan.KindCharData:
+			if len(bytes.TrimSpace(t.Data)) > 0 {
+				return malformed("unexpected text %q in %s", clip(string(t.Data)), parent.Name.Local)
 			}
 		}
 	}
@@ -210,21 +212,60 @@ func (p *parser) children(parent xml.StartElement, fn func(xml.StartElement) err
 // text reads the text content of el up to its end tag; a child element is
 // an error.
 func (p *parser) text(el xml.StartElement) (string, error) {
-	var sb strings.Builder
+	var sb textBuilder
 	for {
-		tok, err := p.token()
+		t, err := p.token()
 		if err != nil {
 			return "", err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.StartElement:
+		switch t.Kind {
+		case xmlscan.KindCharData:
+			sb.add(t.Data)
+		case xmlscan.KindStartElement:
 			return "", malformed("%s holds an element %s where text was expected", el.Name.Local, t.Name.Local)
-		case xml.EndElement:
+		case xmlscan.KindEndElement:
 			return sb.String(), nil
 		}
 	}
+}
+
+// textBuilder joins an element's character data. Text is nearly always one
+// token, whose bytes the token stream keeps unmodified, so that one is
+// aliased, not copied: an allocation per field is the largest cost left in
+// a Go guest once the host has tokenized.
+type textBuilder struct {
+	one    []byte
+	joined []byte
+	n      int
+}
+
+func (b *textBuilder) add(data []byte) {
+	switch b.n++; b.n {
+	case 1:
+		b.one = data
+	case 2:
+		b.joined = append(append([]byte(nil), b.one...), data...)
+	default:
+		b.joined = append(b.joined, data...)
+	}
+}
+
+func (b *textBuilder) String() string {
+	if b.n > 1 {
+		return string(b.joined)
+	}
+	if len(b.one) == 0 {
+		return ""
+	}
+	return unsafe.String(&b.one[0], len(b.one))
+}
+
+// blank reports whether the text so far is only white space.
+func (b *textBuilder) blank() bool {
+	if b.n > 1 {
+		return len(bytes.TrimSpace(b.joined)) == 0
+	}
+	return len(bytes.TrimSpace(b.one)) == 0
 }
 
 func (p *parser) body(el xml.StartElement) (*message, error) {
@@ -373,7 +414,10 @@ func (p *parser) sObject(el xml.StartElement, i int) ([]byte, time.Time, error) 
 	}
 	var at time.Time
 	for _, v := range []string{modified, modstamp} {
-		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v)); err == nil {
+		if v = strings.TrimSpace(v); v == "" {
+			continue // absent: not worth time.Parse's error
+		}
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			at = t
 			break
 		}
@@ -387,7 +431,7 @@ func (p *parser) sObject(el xml.StartElement, i int) ([]byte, time.Time, error) 
 // member.
 func (p *parser) members(el xml.StartElement, first *xml.StartElement, depth int, seen func(name, value string)) ([]byte, error) {
 	o := fields.NewObject(make([]byte, 0, 512))
-	var names []string
+	names := make([]string, 0, 16) // one allocation for a typical sObject, not five
 	add := func(c xml.StartElement) error {
 		name := c.Name.Local
 		for _, n := range names {
@@ -428,25 +472,26 @@ func (p *parser) members(el xml.StartElement, first *xml.StartElement, depth int
 // value reads a field: its text, or, when it holds elements, a nested JSON
 // object (raw non-nil).
 func (p *parser) value(el xml.StartElement, depth int) (raw []byte, text string, err error) {
-	var sb strings.Builder
+	var sb textBuilder
 	for {
-		tok, err := p.token()
+		t, err := p.token()
 		if err != nil {
 			return nil, "", err
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.EndElement:
+		switch t.Kind {
+		case xmlscan.KindCharData:
+			sb.add(t.Data)
+		case xmlscan.KindEndElement:
 			return nil, sb.String(), nil
-		case xml.StartElement:
-			if strings.TrimSpace(sb.String()) != "" {
+		case xmlscan.KindStartElement:
+			if !sb.blank() {
 				return nil, "", malformed("field %s mixes text and elements", el.Name.Local)
 			}
 			if depth >= maxFieldDepth {
 				return nil, "", malformed("field %s nests elements deeper than %d levels", el.Name.Local, maxFieldDepth)
 			}
-			raw, err := p.members(el, &t, depth, nil)
+			start := t.Start()
+			raw, err := p.members(el, &start, depth, nil)
 			return raw, "", err
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/junctionhub/junction/pluginsdk"
 	"github.com/junctionhub/junction/pluginsdk/fields"
@@ -62,10 +61,8 @@ func toEvent(msg []byte, v *[nPaths][]byte, typ string, batchSentAt []byte) (plu
 	}
 	ev := pluginsdk.Event{Payload: payload, Type: typ}
 	ev.DedupKey, _ = fields.String(v[pMessageID])
-	if ts, ok := fields.String(v[pTimestamp]); ok {
-		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-			ev.Time = t
-		}
+	if t, ok := fields.Time(v[pTimestamp]); ok {
+		ev.Time = t
 	}
 	return ev, ""
 }

@@ -139,7 +139,12 @@ func dispatch(role, n int32) (err error) {
 			return missing(c, "receive")
 		}
 		var req pluginsdk.HTTPRequest
-		if abi.GetHTTPRequest(&d, &req); d.Err() != nil {
+		if _, flat := c.(pluginsdk.FlatHeaders); flat {
+			abi.GetHTTPRequestFlat(&d, &req)
+		} else {
+			abi.GetHTTPRequest(&d, &req)
+		}
+		if d.Err() != nil {
 			return malformed(d.Err())
 		}
 		res, err := r.Receive(ctx, &req)

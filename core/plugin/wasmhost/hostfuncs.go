@@ -19,7 +19,7 @@ import (
 var hostFunctionNames = map[string]bool{
 	abi.HostHTTP: true, abi.HostKVGet: true, abi.HostKVSet: true, abi.HostKVDelete: true,
 	abi.HostLog: true, abi.HostTake: true, abi.HostJSONPaths: true, abi.HostJSONExtract: true,
-	abi.HostJSONSplit: true, abi.HostYield: true,
+	abi.HostJSONSplit: true, abi.HostYield: true, abi.HostXMLTokens: true,
 }
 
 const (
@@ -45,6 +45,7 @@ func (r *Runtime) instantiateHost(ctx context.Context) error {
 	def(abi.HostJSONExtract, hostJSONExtract, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	def(abi.HostJSONSplit, hostJSONSplit, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	def(abi.HostYield, hostYield, nil, nil)
+	def(abi.HostXMLTokens, hostXMLTokens, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32})
 	_, err := b.Instantiate(ctx)
 	return err
 }

@@ -51,6 +51,11 @@ const (
 	HostJSONPaths   = "json_paths"   // (paths, len) -> handle > 0: NUL-separated JSON paths
 	HostJSONExtract = "json_extract" // (handle, doc, docLen, spans) -> 0, or n: a pending error report
 	HostJSONSplit   = "json_split"   // (doc, docLen, spans, spansCap) -> count >= 0, or -n: a pending error report
+	// HostXMLTokens tokenizes an XML document with encoding/xml in the host
+	// and returns the pluginsdk/xmlscan token stream (its error included).
+	// Added within ABI version 1: a module importing it needs a host that
+	// has it, and an older host refuses the module naming the import.
+	HostXMLTokens = "xml_tokens" // (doc, docLen, out, outCap) -> n: the stream's length
 	// HostYield is called by the loop checks the host instruments a module
 	// with (never by Go code, except once to keep the import linked): it is
 	// where a guest whose call has run out of time is stopped.

@@ -49,6 +49,22 @@ func GetHTTPRequest(d *Decoder, r *pluginsdk.HTTPRequest) {
 	r.Timeout = time.Duration(d.I64())
 }
 
+// GetHTTPRequestFlat is GetHTTPRequest for a pluginsdk.FlatHeaders
+// connector: the headers stay in the envelope, where HeaderValue reads them,
+// instead of becoming a map. The wire is the same.
+func GetHTTPRequestFlat(d *Decoder, r *pluginsdk.HTTPRequest) {
+	r.Method = d.String()
+	r.URL = d.String()
+	r.Path = d.String()
+	r.Query = d.Multi()
+	if h := d.RawMulti(); len(h) > 0 {
+		r.SetHeaderLookup(h)
+	}
+	r.Body = d.Bytes()
+	r.RemoteAddr = d.String()
+	r.Timeout = time.Duration(d.I64())
+}
+
 func PutHTTPResponse(e *Encoder, r *pluginsdk.HTTPResponse) {
 	e.U32(uint32(r.Status))
 	e.Multi(r.Header)
