@@ -33,6 +33,9 @@ var ops = []string{"eq", "ne", "in", "exists", "gt", "gte", "lt", "lte", "contai
 // for concurrent use.
 type Filter struct {
 	conds []condition
+	// raw, when set, evaluates the filter on an undecoded payload
+	// (filter_raw.go).
+	raw *rawFilter
 }
 
 type condition struct {
@@ -58,6 +61,7 @@ func CompileFilter(conds []Condition) (*Filter, error) {
 		}
 		f.conds = append(f.conds, cc)
 	}
+	f.raw = newRawFilter(f.conds)
 	return f, nil
 }
 

@@ -69,6 +69,10 @@ func runAppendBench(b *testing.B, conc, perCall int, dedup bool) {
 		return
 	}
 	b.ReportMetric(float64(calls*perCall)/elapsed.Seconds(), "events/s")
+	if n := s.commit.stats.commits.Load(); n > 0 {
+		b.ReportMetric(float64(s.commit.stats.ops.Load())/float64(n), "ops/commit")
+		b.ReportMetric(float64(s.commit.stats.nanos.Load())/float64(n)/1e3, "commit-µs")
+	}
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 }

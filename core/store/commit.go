@@ -70,6 +70,11 @@ type committer struct {
 	seq     uint64 // last sequence handed out; committer goroutine only
 	lastSeq atomic.Uint64
 
+	// lingered is the last commit, for the linger (linger.go); stats
+	// count commits for benchmarks.
+	lingered lingerState
+	stats    struct{ commits, ops, nanos atomic.Int64 }
+
 	mu      sync.Mutex
 	pending []op
 	spare   []op
@@ -111,6 +116,7 @@ func (c *committer) submit(ctx context.Context, o op, done <-chan error) error {
 		return ErrClosed
 	}
 	c.pending = append(c.pending, o)
+	c.lingered.arrivals++
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -146,6 +152,7 @@ func (c *committer) loop() {
 	for {
 		select {
 		case <-c.wake:
+			c.linger()
 			c.runPending()
 		case <-c.stop:
 			for c.runPending() {
@@ -278,7 +285,9 @@ func (c *committer) commitBatch(b *batch, in []op) {
 	if err != nil {
 		b.txn.Discard()
 	} else {
+		start := time.Now()
 		err = b.txn.Commit()
+		c.committed(len(in), time.Since(start))
 	}
 	if err != nil {
 		c.guard.failed(err)

@@ -67,7 +67,7 @@ func (e *Engine) dispatchBatch(ctx context.Context) (int, error) {
 	for i := range events {
 		ev := &events[i]
 		triggered := forEvent(gens, ev.Seq).byTrigger[ev.Connection]
-		if len(triggered) == 0 {
+		if len(triggered) == 0 || !anyMayMatch(triggered, ev.Payload) {
 			continue
 		}
 		doc, derr := decodeEvent(ev)

@@ -3,6 +3,12 @@
 package fields
 
 func (p *Paths) extract(doc []byte, out [][]byte) error {
+	if len(p.src) == 0 {
+		// Validation only (Valid, twice per pushed event): no span to
+		// keep, so no buffer, which would escape to the heap through the
+		// recursive scanner.
+		return p.Spans(doc, nil)
+	}
 	var small [16]Span
 	spans := small[:0]
 	if len(p.src) > len(small) {

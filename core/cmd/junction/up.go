@@ -14,7 +14,7 @@ import (
 
 func newUpCmd(build bool) *cobra.Command {
 	var configs []string
-	var dataDir, addr, logLevel, storeFlag string
+	var dataDir, addr, logLevel, storeFlag, pprofFlag string
 	use, short := "serve", "Serve with the installed plugins (production): loads every config and serves"
 	if build {
 		use, short = "up", "Build bundled plugins if needed, load every config, and serve"
@@ -36,6 +36,14 @@ func newUpCmd(build bool) *cobra.Command {
 				return err
 			}
 			applyMemoryLimit(h.Settings.MemoryLimit, logger)
+			if pprofFlag != "" {
+				pa, err := startPprof(cmd.Context(), pprofFlag, logger)
+				if err != nil {
+					h.Close()
+					return usageError{err}
+				}
+				fmt.Fprintf(out, "  pprof:    http://%s/debug/pprof/\n", pa)
+			}
 			a, err := h.Listen()
 			if err != nil {
 				h.Close()
@@ -63,6 +71,7 @@ func newUpCmd(build bool) *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "", "listen address (default from Settings, :8080)")
 	cmd.Flags().StringVar(&storeFlag, "store", "", "store engine: badger, or a NATS URL (nats://host:4222[,...]) for JetStream (default from Settings, badger)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&pprofFlag, "pprof", "", "serve net/http/pprof on this address, its own listener (:6060 binds 127.0.0.1; off by default)")
 	return cmd
 }
 

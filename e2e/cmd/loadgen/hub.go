@@ -27,47 +27,40 @@ func build(ctx context.Context, bin string) error {
 	return nil
 }
 
-// hub is a running `junction serve`.
+// hub is a running `junction serve`, or the bare baseline server.
 type hub struct {
 	cmd  *exec.Cmd
 	url  string
 	out  bytes.Buffer
 	done chan error
+	bare bool
+	// pprof is the hub's --pprof address, when profiles are taken.
+	pprof string
 }
 
-func startHub(ctx context.Context, bin, cfgDir, dataDir string) (*hub, error) {
-	addr, err := freeAddr()
+func startHub(ctx context.Context, bin, cfgDir, dataDir string, profile bool) (*hub, error) {
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
+	addr := addrs[0]
 	h := &hub{url: "http://" + addr, done: make(chan error, 1)}
-	h.cmd = exec.Command(bin, "serve", "--config", cfgDir, "--data", dataDir, "--addr", addr, "--log-level", "warn")
+	args := []string{"serve", "--config", cfgDir, "--data", dataDir, "--addr", addr, "--log-level", "warn"}
+	if profile {
+		h.pprof = addrs[1]
+		args = append(args, "--pprof", h.pprof)
+	}
+	h.cmd = exec.Command(bin, args...)
 	h.cmd.Env = append(os.Environ(), "LOAD_API_KEY="+apiKey, "JUNCTION_ADMIN_TOKEN=loadgen-admin")
 	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
 	if err := h.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start junction: %w", err)
 	}
 	go func() { h.done <- h.cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-h.done:
-			return nil, fmt.Errorf("junction exited before it was ready: %v\n%s", err, h.out.String())
-		case <-ctx.Done():
-			h.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		resp, err := http.Get(h.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return h, nil
-			}
-		}
+	if err := h.waitReady(ctx, 60*time.Second); err != nil {
+		return nil, fmt.Errorf("junction: %w", err)
 	}
-	h.stop()
-	return nil, fmt.Errorf("junction not ready after 60s:\n%s", h.out.String())
+	return h, nil
 }
 
 func (h *hub) pid() int { return h.cmd.Process.Pid }
@@ -89,27 +82,47 @@ func (h *hub) stop() {
 // lag reads junction_log_lag_events from /metrics: events logged that the
 // dispatcher has not handled yet.
 func (h *hub) lag() (int64, error) {
+	v, err := h.metrics("junction_log_lag_events")
+	if err != nil {
+		return 0, err
+	}
+	return int64(v[0]), nil
+}
+
+// metrics reads unlabelled metrics from /metrics, in the order named.
+func (h *hub) metrics(names ...string) ([]float64, error) {
 	resp, err := http.Get(h.url + "/metrics")
 	if err != nil {
-		return 0, fmt.Errorf("read metrics: %w", err)
+		return nil, fmt.Errorf("read metrics: %w", err)
 	}
 	defer resp.Body.Close()
+	out := make([]float64, len(names))
+	found := 0
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 8<<20))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "junction_log_lag_events "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse log lag %q: %w", v, err)
+		for i, name := range names {
+			if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return nil, fmt.Errorf("parse %s %q: %w", name, v, err)
+				}
+				out[i] = f
+				found++
 			}
-			return int64(f), nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read metrics: %w", err)
+		return nil, fmt.Errorf("read metrics: %w", err)
 	}
-	return 0, fmt.Errorf("metrics carry no junction_log_lag_events")
+	if found < len(names) {
+		return nil, fmt.Errorf("metrics carry only %d of %v", found, names)
+	}
+	return out, nil
 }
+
+// commitNames are the store's group-commit counters.
+var commitNames = []string{"junction_store_commits_total", "junction_store_commit_ops_total", "junction_store_commit_seconds_total"}
 
 // drainTime waits until the log lag is zero and says how long that took
 // (-1 when it did not reach zero within max).
@@ -125,10 +138,24 @@ func drainTime(ctx context.Context, h *hub, max time.Duration) time.Duration {
 }
 
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeAddrs(1)
 	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return a[0], nil
+}
+
+// freeAddrs finds n distinct free loopback ports: every listener stays
+// open until all are found, so the kernel cannot hand out one port twice.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
 }

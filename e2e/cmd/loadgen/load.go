@@ -104,6 +104,13 @@ func drive(ctx context.Context, url string, conc int, dur time.Duration) loadRes
 
 // report is the harness's output.
 type report struct {
+	label                     string
+	round                     int // 0, or 1 for the A/A repeat
+	bare                      bool
+	profiles                  string
+	cpuUser, cpuSys           time.Duration // the server's, while the clients sent
+	commits, commitOps        float64       // the store's group commits meanwhile
+	commitSecs                float64
 	conc                      int
 	dur                       time.Duration
 	load                      loadResult
@@ -128,9 +135,19 @@ func (r report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "latency        p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(l.percentile(0.50)), ms(l.percentile(0.90)), ms(l.percentile(0.99)), ms(l.percentile(1)))
-	if r.lagErr != nil {
+	if r.commits > 0 {
+		fmt.Fprintf(w, "store commits  %.0f/s, %.1f ops and %.2fms each, committing %.0f%% of the time\n",
+			r.commits/secs, r.commitOps/r.commits, 1000*r.commitSecs/r.commits, 100*r.commitSecs/secs)
+	}
+	if r.cpuUser+r.cpuSys > 0 {
+		fmt.Fprintf(w, "server CPU     %.1fs user + %.1fs system = %.2f cores, %.0f µs per accepted request\n",
+			r.cpuUser.Seconds(), r.cpuSys.Seconds(), (r.cpuUser+r.cpuSys).Seconds()/secs, r.cpuPerRequest())
+	}
+	switch {
+	case r.bare:
+	case r.lagErr != nil:
 		fmt.Fprintf(w, "log lag        unknown: %v\n", r.lagErr)
-	} else {
+	default:
 		drain := "did not drain in 30s"
 		if r.drained >= 0 {
 			drain = fmt.Sprintf("drained in %s", r.drained.Round(100*time.Millisecond))
@@ -139,9 +156,27 @@ func (r report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "hub RSS        start %s, peak %s, end %s (anon %s, file %s)\n",
 		mib(r.rssStart), mib(r.rssPeak), mib(r.rssEnd), mib(r.anonEnd), mib(r.fileEnd))
+	if r.profiles != "" {
+		fmt.Fprintf(w, "profiles       %s\n", r.profiles)
+	}
 	if r.settle > 0 {
 		fmt.Fprintf(w, "hub RSS idle   %s after %s (anon %s, file %s)\n", mib(r.rssSettled), r.settle, mib(r.anonSettled), mib(r.fileSettled))
 	}
+}
+
+// cpuPerRequest is the server's CPU time per accepted request, in µs.
+func (r report) cpuPerRequest() float64 {
+	if r.load.sent == 0 {
+		return 0
+	}
+	return float64((r.cpuUser+r.cpuSys)/time.Microsecond) / float64(r.load.sent)
+}
+
+func (r report) rate() float64 {
+	if r.load.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.load.sent) / r.load.elapsed.Seconds()
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

@@ -6,7 +6,14 @@
 // never asserts: the numbers depend on the machine and on what else runs on
 // it, so read them side by side with a run made just before or after.
 //
+// In the same invocation it can also measure a bare fiber handler that parses
+// the same JSON (-bare, the HTTP ceiling), a second binary (-compare, before
+// and after a change), and every run again (-aa, an A/A control that shows
+// the noise), and it prints each run's ratio to the first; -profile takes
+// CPU and allocation profiles of each hub run through its --pprof listener.
+//
 //	go run ./e2e/cmd/loadgen -c 64 -d 5m        # or: task bench:ingest
+//	go run ./e2e/cmd/loadgen -d 60s -bare -aa -compare /tmp/junction-before
 package main
 
 import (
@@ -19,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -38,7 +46,18 @@ func main() {
 	flag.StringVar(&o.settings, "settings", "", "Settings spec as YAML flow pairs, e.g. 'memory_limit: 160MiB, workers: 8'")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary config and data dir")
 	flag.BoolVar(&o.bomb, "bomb", false, "at the end, post a gzip bomb (about 1 MB, 1 GiB inflated) with the API key and watch RSS for a minute")
+	flag.BoolVar(&o.bare, "bare", false, "also measure a bare fiber handler parsing the same JSON, and report each hub run as a ratio of it")
+	flag.BoolVar(&o.aa, "aa", false, "A/A control: make every run twice, back to back, so the noise shows")
+	flag.StringVar(&o.compare, "compare", "", "a second junction binary to measure in the same invocation (B against -bin's A)")
+	flag.StringVar(&o.profile, "profile", "", "write each hub run's CPU profile (the middle of the run) and allocation profile to this directory")
 	flag.Parse()
+	if addr := os.Getenv(bareEnv); addr != "" {
+		if err := serveBare(addr); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen bare:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.conc < 1 || o.dur <= 0 {
 		fmt.Fprintln(os.Stderr, "loadgen: -c must be ≥ 1 and -d > 0")
 		os.Exit(2)
@@ -59,6 +78,10 @@ type options struct {
 	settings string
 	keep     bool
 	bomb     bool
+	bare     bool
+	aa       bool
+	compare  string
+	profile  string
 }
 
 func run(ctx context.Context, o options) error {
@@ -82,9 +105,73 @@ func run(ctx context.Context, o options) error {
 	if err := writeConfig(cfgDir, o.settings); err != nil {
 		return err
 	}
-	h, err := startHub(ctx, bin, cfgDir, filepath.Join(dir, "data"))
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return fmt.Errorf("profile dir: %w", err)
+		}
+	}
+	plan := []target{{label: "junction", bin: bin}}
+	if o.compare != "" {
+		plan[0].label = "A"
+		plan = append(plan, target{label: "B", bin: o.compare})
+	}
+	if o.bare {
+		plan = append(plan, target{label: "bare"})
+	}
+	if o.aa {
+		for _, t := range slices.Clone(plan) {
+			t.label += "'"
+			t.round = 1
+			plan = append(plan, t)
+		}
+	}
+	var reports []report
+	for i, t := range plan {
+		if ctx.Err() != nil {
+			break
+		}
+		if len(plan) > 1 {
+			fmt.Printf("== %s (%s)\n", t.label, t.describe())
+		}
+		r, err := measure(ctx, o, t, cfgDir, filepath.Join(dir, fmt.Sprintf("data-%d", i)), o.bomb && i == 0)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", t.label, err)
+		}
+		r.round = t.round
+		reports = append(reports, r)
+	}
+	if len(reports) > 1 {
+		printSummary(os.Stdout, reports)
+	}
+	return nil
+}
+
+// target is one measured server: a junction binary, or the bare baseline
+// when bin is empty.
+type target struct {
+	label string
+	bin   string
+	round int
+}
+
+func (t target) describe() string {
+	if t.bin == "" {
+		return "bare fiber handler, same JSON"
+	}
+	return t.bin
+}
+
+// measure starts the target, drives it for o.dur and reports what it saw.
+func measure(ctx context.Context, o options, t target, cfgDir, dataDir string, bombIt bool) (report, error) {
+	var h *hub
+	var err error
+	if t.bin == "" {
+		h, err = startBare(ctx)
+	} else {
+		h, err = startHub(ctx, t.bin, cfgDir, dataDir, o.profile != "")
+	}
 	if err != nil {
-		return err
+		return report{}, err
 	}
 	defer h.stop()
 
@@ -93,18 +180,33 @@ func run(ctx context.Context, o options) error {
 	samplers, cancelSamplers := context.WithCancel(ctx)
 	defer cancelSamplers()
 	go rss.run(samplers, 250*time.Millisecond)
-	go lag.run(samplers, time.Second)
-
-	res := drive(ctx, h.url+"/hooks/segment-in", o.conc, o.dur)
-	endLag, lagErr := h.lag()
-	drained := drainTime(ctx, h, 30*time.Second)
-	cancelSamplers()
-
-	r := report{
-		conc: o.conc, dur: o.dur, load: res,
-		lagEnd: endLag, lagMax: lag.max(), lagErr: lagErr, drained: drained,
-		rssStart: rss.first(), rssPeak: rss.peak(), rssEnd: rss.sample(),
+	if !h.bare {
+		go lag.run(samplers, time.Second)
 	}
+	prof := startProfiles(samplers, h, o.profile, t.label, o.dur)
+
+	var c0 []float64
+	if !h.bare {
+		c0, _ = h.metrics(commitNames...) // a binary without them: no line
+	}
+	u0, s0 := procCPU(h.pid())
+	res := drive(ctx, h.url+"/hooks/segment-in", o.conc, o.dur)
+	u1, s1 := procCPU(h.pid())
+	r := report{label: t.label, bare: h.bare, conc: o.conc, dur: o.dur, load: res, drained: -1,
+		cpuUser: u1 - u0, cpuSys: s1 - s0}
+	if c0 != nil {
+		if c1, err := h.metrics(commitNames...); err == nil {
+			r.commits, r.commitOps, r.commitSecs = c1[0]-c0[0], c1[1]-c0[1], c1[2]-c0[2]
+		}
+	}
+	if !h.bare {
+		r.lagEnd, r.lagErr = h.lag()
+		r.drained = drainTime(ctx, h, 30*time.Second)
+		r.lagMax = lag.max()
+	}
+	r.profiles = prof.wait()
+	cancelSamplers()
+	r.rssStart, r.rssPeak, r.rssEnd = rss.first(), rss.peak(), rss.sample()
 	r.anonEnd, r.fileEnd = rss.split()
 	if o.settle > 0 {
 		select {
@@ -115,13 +217,13 @@ func run(ctx context.Context, o options) error {
 		r.anonSettled, r.fileSettled = rss.split()
 	}
 	r.print(os.Stdout)
-	if o.bomb {
+	if bombIt && !h.bare {
 		bomb(ctx, h.url+"/hooks/segment-in", rss, time.Minute, 256<<10).print(os.Stdout)
 	}
 	if res.sent == 0 {
-		return errors.New("no request was answered")
+		return r, errors.New("no request was answered")
 	}
-	return nil
+	return r, nil
 }
 
 func writeConfig(dir, settings string) error {

@@ -106,3 +106,29 @@ func (l *lagSampler) run(ctx context.Context, every time.Duration) {
 }
 
 func (l *lagSampler) max() int64 { l.mu.Lock(); defer l.mu.Unlock(); return l.maxN }
+
+// procCPU returns the CPU time a process has used so far, user and system
+// (from /proc/<pid>/stat; zero when it cannot be read). Unlike req/s on a
+// shared machine, CPU per request barely depends on what else runs.
+func procCPU(pid int) (user, sys time.Duration) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0
+	}
+	// The command name (field 2) may hold spaces; the fields after it
+	// start past its closing parenthesis.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, 0
+	}
+	// f[0] is field 3 (state): utime is field 14, stime 15, in clock
+	// ticks, which Linux reports at 100 per second (USER_HZ).
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut) * 10 * time.Millisecond, time.Duration(st) * 10 * time.Millisecond
+}
