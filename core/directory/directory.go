@@ -102,6 +102,8 @@ type Service struct {
 	set   atomic.Pointer[dirSet] // swapped whole by Replace
 	locks keyLocks
 	now   func() time.Time
+	// shared: other processes write the store too (cluster.go).
+	shared bool
 }
 
 // dirSet is the configured directories.
@@ -122,7 +124,7 @@ func (ds *dirSet) conf(id string) *dirConf {
 // New returns the directory service for the configured directories. A
 // directory without dedup rules gets the default [[email]].
 func New(st store.Store, dirs []*config.Directory) *Service {
-	s := &Service{st: st, kv: st.KV(), now: time.Now}
+	s := &Service{st: st, kv: st.KV(), now: time.Now, shared: sharedStore(st)}
 	s.Replace(dirs)
 	return s
 }

@@ -23,6 +23,7 @@
 //	dir/<d>/tx/<cid>/<date>/<txid>           a transaction; the fixed-width UTC date
 //	                                         makes a prefix scan time-ordered
 //	dir/<d>/idem/<key>                       a task's result, for retries (TTL)
+//	dir/<d>/lk/<cid>                         a node's lock of a contact (shared stores only; TTL)
 //	dir/<d>/l/<lid>, ln/<name>, lm/<lid>/<cid>, cl/<cid>/<lid>
 //	                                         mailing lists, names, members, and a
 //	                                         contact's lists
@@ -40,17 +41,25 @@
 //
 // Two deliveries of the same person (Segment retries, AEP re-sends on each
 // segment change) routinely arrive together, and must never create two
-// contacts. The store arbitrates: a new contact first claims its dedup keys
-// with KV.SetNX, and whoever loses the claim finds the winner's contact and
-// updates it instead. Within the process, callers also take a lock per dedup
-// key (so concurrent upserts of one person queue rather than race and retry)
-// and a lock per contact (so two upserts that reach one contact through
-// different rules do not lose each other's embedded data). Locks are taken
-// in one order: idempotency key, dedup keys sorted, then the contact.
-// Several processes sharing one store (a future cluster) share no locks:
-// there the claim still keeps one contact per rule value, but two inputs
-// that reach a new person through different rules at the same instant (one
-// with only a phone, one with only an email) can each create one.
+// contacts. The store arbitrates: a new contact first claims every one of
+// its dedup keys with KV.SetNX, and whoever loses any claim gives back the
+// ones it took (KV.CompareAndSwap, only while they still name its contact)
+// and finds the winner's contact to update instead. Within the process,
+// callers also take a lock per dedup key (so concurrent upserts of one
+// person queue rather than race and retry) and a lock per contact (so two
+// upserts that reach one contact through different rules do not lose each
+// other's embedded data). Locks are taken in one order: idempotency key,
+// dedup keys sorted, then the contact.
+//
+// Several nodes sharing one store (a cluster on JetStream) share no
+// in-process locks, so there the contact's lock is also taken in the store
+// ("dir/<d>/lk/<cid>", SetNX with a 30 s TTL, given back by
+// CompareAndSwap): two nodes never read-modify-write one contact at once,
+// and of two nodes that resolved the same new claim only the first creates
+// the record. Because the claims are store-wide CAS, dedup holds across
+// nodes: concurrent inputs of one person on any nodes, through one rule or
+// different ones, leave one contact (cluster.go). On Badger, which one
+// process opens at a time, the store lock is skipped.
 //
 // Everything else about one change (the record, its lookup index entries,
 // released claims, a transaction, the idempotency result) is written in one

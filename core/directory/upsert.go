@@ -79,12 +79,13 @@ func (s *Service) upsert(ctx context.Context, d *dirConf, in ContactInput, extra
 			return nil, false, err
 		}
 		if cid == "" {
-			// Nobody has this person: claim the first rule's key for a new
-			// contact. Losing means another writer of the store just did.
+			// Nobody has this person: claim every rule's key for a new
+			// contact (cluster.go). Losing one means another writer of the
+			// store just did.
 			cid, via = newID("CID_"), claims[0].key
-			ok, err := s.kv.SetNX(ctx, via, []byte(cid), 0)
+			ok, err := s.claimAll(ctx, d, claims, cid)
 			if err != nil {
-				return nil, false, fmt.Errorf("claim %s for a new contact in %s: %w", claims[0].rule, d.id, err)
+				return nil, false, err
 			}
 			if !ok {
 				continue
@@ -122,6 +123,11 @@ func (s *Service) resolve(ctx context.Context, claims []claim) (cid, via string,
 func (s *Service) apply(ctx context.Context, d *dirConf, cid, via string, in ContactInput, extra extraFunc) (*Contact, bool, error) {
 	unlock := s.locks.lock("contact/" + cid)
 	defer unlock()
+	unlockStore, err := s.lockContact(ctx, d, cid)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlockStore()
 	// Only the holder of this contact's lock moves claims that point at it,
 	// so once checked here, via stays ours until the batch commits.
 	owner, err := s.kv.Get(ctx, via)

@@ -41,7 +41,16 @@
 // live under "fetchjob/<connection>/<id>" (IDs sort by start), the newest
 // 100 per connection are kept; while a job runs its record is saved at most
 // every Options.ProgressInterval. A job still "running" in the store when the
-// runner starts was cut off by a crash and is marked failed.
+// runner starts was cut off by a crash and is marked failed, unless some
+// node holds the connection's fetch lease (it is that node's job).
+//
+// Across nodes sharing one store, a job runs only under the lease
+// "lease/fetch/<connection>" (lease.go, core/lease): another node's Start
+// gets ErrBusy with the stored running job, and a job whose lease is lost
+// is cancelled. The job record keeps the lease's fencing token
+// (leaseToken). The cursor write is not fenced (AppendWithKV has no
+// conditional write): a node that lost its lease can commit at most the
+// batch it was writing before its context ends.
 //
 // # Credentials and keys
 //

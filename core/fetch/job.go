@@ -48,6 +48,9 @@ type Job struct {
 	// Rate is records per second since the start.
 	Rate  float64 `json:"rate"`
 	Error string  `json:"error,omitempty"`
+	// LeaseToken is the fencing token of the lease the job ran under
+	// (lease/fetch/<connection>).
+	LeaseToken uint64 `json:"leaseToken,omitempty"`
 }
 
 // Done reports whether the job has ended.
@@ -122,7 +125,7 @@ func pruneJobs(ctx context.Context, kv store.KV, connection string) error {
 }
 
 // recoverJobs marks jobs left running by a crash as failed.
-func recoverJobs(ctx context.Context, kv store.KV, now time.Time) error {
+func recoverJobs(ctx context.Context, kv store.KV, exclusive bool, now time.Time) error {
 	pairs, err := kv.List(ctx, "fetchjob/", 0)
 	if err != nil {
 		return fmt.Errorf("list fetch jobs: %w", err)
@@ -131,6 +134,16 @@ func recoverJobs(ctx context.Context, kv store.KV, now time.Time) error {
 		var j Job
 		if json.Unmarshal(p.Value, &j) != nil || j.Status != StatusRunning {
 			continue
+		}
+		// On a shared store another node may be running it.
+		if !exclusive {
+			held, err := leaseHeld(ctx, kv, j.Connection)
+			if err != nil {
+				return err
+			}
+			if held {
+				continue
+			}
 		}
 		j.Status, j.Finished = StatusFailed, now
 		j.Error = "interrupted: the hub stopped while the job ran; the next fetch continues from the last committed batch"

@@ -12,6 +12,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/lease"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/pluginsdk"
 )
@@ -45,6 +46,9 @@ type Options struct {
 	// batch is written in chunks (see doc.go). Defaults 5000 and 4 MiB.
 	MaxWriteEvents int
 	MaxWriteBytes  int
+	// Leases lets one node at a time run a connection's job, when several
+	// share the store (lease.go). Default: a Leaser on Store's KV.
+	Leases *lease.Leaser
 }
 
 // RunOptions says what one job does.
@@ -87,6 +91,7 @@ type jobState struct {
 	mu    sync.Mutex
 	job   Job
 	saved time.Time
+	lease *lease.Lease // the connection's fetch lease, held while it runs
 }
 
 func (s *jobState) snapshot() Job {
@@ -118,7 +123,10 @@ func New(ctx context.Context, o Options) (*Runner, error) {
 	if o.MaxWriteBytes <= 0 {
 		o.MaxWriteBytes = 4 << 20
 	}
-	if err := recoverJobs(ctx, o.Store.KV(), o.Now()); err != nil {
+	if o.Leases == nil {
+		o.Leases = lease.New(lease.Options{KV: o.Store.KV(), Logger: o.Logger})
+	}
+	if err := recoverJobs(ctx, o.Store.KV(), store.IsSingleProcess(o.Store), o.Now()); err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	r := &Runner{o: o, log: o.Logger, running: map[string]*jobState{}}
@@ -163,8 +171,9 @@ func check(conn *connector.Conn, opts RunOptions) error {
 	return nil
 }
 
-// begin registers a new job of conn, or fails with ErrBusy.
-func (r *Runner) begin(ctx context.Context, conn *connector.Conn, opts RunOptions) (*jobState, error) {
+// begin registers a new job of conn, or fails with ErrBusy; jobCtx is
+// what the job will run in (its lease's context derives from it).
+func (r *Runner) begin(ctx, jobCtx context.Context, conn *connector.Conn, opts RunOptions) (*jobState, error) {
 	if err := check(conn, opts); err != nil {
 		return nil, err
 	}
@@ -186,8 +195,14 @@ func (r *Runner) begin(ctx context.Context, conn *connector.Conn, opts RunOption
 	}}
 	r.running[conn.Name()] = st
 	r.mu.Unlock()
+	if err := r.takeLease(ctx, jobCtx, st); err != nil {
+		r.end(st)
+		return nil, err
+	}
+	st.job.LeaseToken = st.lease.Token()
 	if err := saveJob(ctx, r.o.Store.KV(), &st.job); err != nil {
 		r.end(st)
+		r.releaseLease(st)
 		return nil, err
 	}
 	st.saved = st.job.Started
@@ -219,7 +234,7 @@ func (r *Runner) end(st *jobState) {
 // Run runs one job of conn to its end and returns its final record. The
 // error is the job's error (also recorded on the job) or ErrBusy.
 func (r *Runner) Run(ctx context.Context, conn *connector.Conn, opts RunOptions) (Job, error) {
-	st, err := r.begin(ctx, conn, opts)
+	st, err := r.begin(ctx, ctx, conn, opts)
 	if err != nil {
 		return Job{}, err
 	}
@@ -234,7 +249,7 @@ func (r *Runner) Start(ctx context.Context, name string, opts RunOptions) (Job, 
 	if err != nil {
 		return Job{}, err
 	}
-	st, err := r.begin(ctx, conn, opts)
+	st, err := r.begin(ctx, r.base, conn, opts)
 	if err != nil {
 		return Job{}, err
 	}
@@ -305,6 +320,9 @@ func (r *Runner) Running(connection string) (Job, bool) {
 
 func (r *Runner) execute(ctx context.Context, conn *connector.Conn, opts RunOptions, st *jobState) (Job, error) {
 	defer r.end(st) // frees the slot if the connector panics; a no-op after finish
+	defer r.releaseLease(st)
+	// The job stops when its lease is lost: another node may run it next.
+	ctx = st.lease.Context()
 	log := r.log.With("connection", conn.Name(), "job", st.job.ID)
 	log.Info("fetch job started", "trigger", st.job.Trigger, "metadata_only", opts.MetadataOnly)
 	var err error
@@ -329,6 +347,7 @@ func (r *Runner) execute(ctx context.Context, conn *connector.Conn, opts RunOpti
 	if serr := saveJob(sctx, r.o.Store.KV(), &job); serr != nil {
 		log.Error("fetch job record not saved", "err", serr)
 	}
+	r.releaseLease(st)
 	r.finish(st, job)
 	if r.o.JobDone != nil {
 		r.o.JobDone(job)

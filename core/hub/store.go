@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/lease"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/store/jetstream"
 )
@@ -62,6 +63,12 @@ func openStore(ctx context.Context, s config.Settings, log *slog.Logger) (engine
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", s.DataDir, err)
+	}
+	// Leases a killed process left would hold its fetches and schedules
+	// back for their TTL after the restart.
+	if err := lease.ForgetDead(ctx, st); err != nil {
+		_ = st.Close()
+		return nil, err
 	}
 	return badgerEngine{st}, nil
 }

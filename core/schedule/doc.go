@@ -25,6 +25,18 @@
 // it. The fetch runner additionally refuses a second job of a connection
 // (manual and scheduled fetches share that guard).
 //
+// # Several nodes
+//
+// Nodes sharing one store (a cluster on JetStream) all run the same
+// schedules; a due slot fires on the node that takes the lease
+// "lease/schedule/<key>" (core/lease), which it holds while the slot runs.
+// Under the lease the stored state decides whether the slot is still due,
+// so each period fires once cluster-wide; the state is saved with the
+// lease's fencing token and a save under an older token is refused. When
+// the holder dies its lease expires after the lease TTL (15 s) and the
+// next due slot fires on another node; the slot it was running is not
+// repeated elsewhere. On one node the lease is always won. See cluster.go.
+//
 // # Daylight saving
 //
 // `every: 24h` (and other whole days) counts calendar days on the wall

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/junctionhub/junction/core/config"
+	"github.com/junctionhub/junction/core/lease"
 	"github.com/junctionhub/junction/core/store"
 )
 
@@ -61,6 +62,9 @@ type Options struct {
 	// skipped because the run before it outlasted it. key is the entry's
 	// key (ConnectionKey, WorkflowKey). It must not block.
 	Missed func(key string, slot time.Time, reason string)
+	// Leases decides which node fires a slot when several share the store
+	// (see cluster.go). Default: a Leaser on KV with lease.DefaultTTL.
+	Leases *lease.Leaser
 }
 
 // Scheduler runs Funcs on their schedules: one goroutine waits for the
@@ -86,6 +90,8 @@ type entry struct {
 	st      state
 	dueNow  bool // missed while down or interrupted: run once at start
 	running bool
+	// notBefore holds a due entry back while another node fires it.
+	notBefore time.Time
 }
 
 // state is what the KV keeps per schedule (key "schedule/<key>").
@@ -96,6 +102,9 @@ type state struct {
 	LastStart time.Time `json:"lastStart,omitzero"`
 	LastEnd   time.Time `json:"lastEnd,omitzero"`
 	LastError string    `json:"lastError,omitempty"`
+	// Token is the lease token this state was written under: a node that
+	// lost the lease cannot overwrite a newer holder's state.
+	Token uint64 `json:"token,omitempty"`
 }
 
 // New returns a scheduler; Add entries, then Start it.
@@ -108,6 +117,9 @@ func New(o Options) *Scheduler {
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = time.Minute
+	}
+	if o.Leases == nil {
+		o.Leases = lease.New(lease.Options{KV: o.KV, Logger: o.Logger})
 	}
 	return &Scheduler{o: o, log: o.Logger, entries: map[string]*entry{}, wake: make(chan struct{}, 1)}
 }
@@ -278,6 +290,10 @@ func (s *Scheduler) fireDue(ctx context.Context, now time.Time) time.Duration {
 		if e.running {
 			continue
 		}
+		if e.notBefore.After(now) {
+			wait = min(wait, e.notBefore.Sub(now))
+			continue
+		}
 		if e.dueNow || !e.st.Next.After(now) {
 			s.fire(ctx, e, now)
 			if e.running {
@@ -291,9 +307,19 @@ func (s *Scheduler) fireDue(ctx context.Context, now time.Time) time.Duration {
 	return wait
 }
 
-// fire runs e's slot; s.mu is held.
+// fire claims e's slot for this node (cluster.go), which then runs it;
+// s.mu is held.
 func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) {
-	at := e.st.Next
+	e.running = true
+	s.runs.Add(1)
+	go s.claim(ctx, e, now)
+}
+
+// start plans e's slot and reports it, with the state to run it under;
+// s.mu is held, and so is the slot's lease (token). ok is false when the
+// entry has no next run.
+func (s *Scheduler) start(ctx context.Context, e *entry, now time.Time, token uint64) (at time.Time, ok bool) {
+	at = e.st.Next
 	if at.After(now) { // an interrupted run whose slot is still ahead
 		at = e.st.LastStart
 	}
@@ -303,24 +329,28 @@ func (s *Scheduler) fire(ctx context.Context, e *entry, now time.Time) {
 		// parked rather than retried in a busy loop.
 		s.log.Error("schedule has no next run", "schedule", e.key, "err", err)
 		e.st.Next, e.dueNow = never, false
-		return
+		return at, false
 	}
 	st := e.st
-	st.Next, st.LastStart = next, now
+	st.Next, st.LastStart, st.Token = next, now, token
 	// The next run is persisted before this one starts, so a restart never
 	// runs the same slot again; see doc.go.
-	if err := s.save(ctx, e.key, st); err != nil {
+	if err := s.saveFenced(ctx, e.key, st); errors.Is(err, lease.ErrFenced) {
+		// A newer holder fired it: this node lost the lease meanwhile.
+		s.log.Warn("schedule slot taken by another node", "schedule", e.key, "err", err)
+		return at, false
+	} else if err != nil {
 		// Running anyway keeps the schedule alive; the cost of the failed
 		// save is at most one repeated run after a restart.
 		s.log.Error("schedule state not saved; a restart may repeat this run", "schedule", e.key, "err", err)
 	}
-	e.st, e.dueNow, e.running = st, false, true
-	s.runs.Add(1)
-	go s.execute(ctx, e, at)
+	e.st, e.dueNow = st, false
+	return at, true
 }
 
+// execute runs e's slot at; ctx ends on shutdown or when the slot's lease
+// is lost.
 func (s *Scheduler) execute(ctx context.Context, e *entry, at time.Time) {
-	defer s.runs.Done()
 	log := s.log.With("schedule", e.key, "slot", at)
 	log.Info("scheduled run starting")
 	err := e.run(ctx, at)
@@ -328,11 +358,10 @@ func (s *Scheduler) execute(ctx context.Context, e *entry, at time.Time) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e.running = false
 	if ctx.Err() != nil {
 		// Stopped by shutdown: leave LastStart after LastEnd so that the
 		// next start runs it once more.
-		log.Info("scheduled run interrupted by shutdown", "err", err)
+		log.Info("scheduled run interrupted (shutdown or lease lost)", "err", err)
 		return
 	}
 	st := e.st
@@ -352,7 +381,7 @@ func (s *Scheduler) execute(ctx context.Context, e *entry, at time.Time) {
 			st.Next = next
 		}
 	}
-	if err := s.save(context.WithoutCancel(ctx), e.key, st); err != nil {
+	if err := s.saveFenced(context.WithoutCancel(ctx), e.key, st); err != nil {
 		log.Error("schedule state not saved", "err", err)
 	}
 	e.st = st

@@ -81,6 +81,12 @@ type KV interface {
 	// SetNX sets key only if absent; it reports whether it set it.
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	Delete(ctx context.Context, key string) error
+	// CompareAndSwap writes next (with ttl) only while key holds exactly
+	// old, and reports whether it did: of any number of nodes racing on one
+	// key, one swap wins. A nil old means the key must be absent (or
+	// expired); a nil next deletes the key. A lease renews and releases
+	// with it, so only its holder can.
+	CompareAndSwap(ctx context.Context, key string, old, next []byte, ttl time.Duration) (bool, error)
 	// List returns the keys (and values) with the prefix, in key order.
 	List(ctx context.Context, prefix string, limit int) ([]KVPair, error)
 }

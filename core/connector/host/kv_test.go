@@ -71,6 +71,25 @@ func (k *memKV) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 	return true, k.Set(ctx, key, value, ttl)
 }
 
+func (k *memKV) CompareAndSwap(_ context.Context, key string, old, next []byte, ttl time.Duration) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.live(key)
+	if ok != (old != nil) || !bytes.Equal(e.v, old) {
+		return false, nil
+	}
+	if next == nil {
+		delete(k.m, key)
+		return true, nil
+	}
+	e = memEntry{v: bytes.Clone(next)}
+	if ttl > 0 {
+		e.exp = k.now().Add(ttl)
+	}
+	k.m[key] = e
+	return true, nil
+}
+
 func (k *memKV) Delete(_ context.Context, key string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()

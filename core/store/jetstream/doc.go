@@ -79,6 +79,12 @@
 //     reaches no consumer, so a node drops a run another node's expirer
 //     purged when it next reads it; its own expirer's pass reads every
 //     expired run, so Counts converge within one sweep.
+//   - CompareAndSwap reads the value and its subject's last sequence and
+//     writes with that sequence expected; a refused write reads again and
+//     loses if the value moved. Leases (core/lease), schedule state and
+//     the directory's claims and contact locks are built on it and SetNX,
+//     which is what makes them hold across nodes (core/README.md, "What is
+//     shared across nodes").
 //   - Secrets are sealed on the node with the cluster's shared key
 //     (JUNCTION_SECRET_KEY, the same format as Badger's), so servers,
 //     their disks and replication traffic see only ciphertext. The first
