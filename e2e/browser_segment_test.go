@@ -359,13 +359,3 @@ func TestBrowserSegmentOrigins(t *testing.T) {
 		t.Errorf("metrics lack the two origin_not_allowed refusals:\n%s", grepLines(string(b), "rejected_total"))
 	}
 }
-
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
