@@ -69,7 +69,21 @@ func newBrowser(t *testing.T) context.Context {
 // shot saves a full-page PNG screenshot (quality 100 means PNG).
 func shot(dir, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+		// Right after a navigation Chromium may not have laid the page out
+		// yet and refuses ("Cannot take screenshot with 0 width"): wait for
+		// the layout rather than fail the test over its artifact.
+		var buf []byte
+		var err error
+		for range 10 {
+			if buf, err = chromedp.FullScreenshot(100)(ctx, tg); err == nil || !strings.Contains(err.Error(), "0 width") {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
 		if err != nil {
 			return err
 		}
