@@ -73,7 +73,9 @@ func serveLoopback(t *testing.T, h http.HandlerFunc) string {
 	return "http://" + ln.Addr().String() + "/"
 }
 
-const alertConfig = `apiVersion: junction/v1
+// ordersConnections are the inbound orders hook and the CRM target that the
+// alert tests' workflows share.
+const ordersConnections = `apiVersion: junction/v1
 kind: Connection
 metadata: {name: orders-in}
 spec:
@@ -88,7 +90,9 @@ spec:
   network: {allow_private: true}
   config: {url: "${CRM_URL}"}
 ---
-apiVersion: junction/v1
+`
+
+const alertConfig = ordersConnections + `apiVersion: junction/v1
 kind: Connection
 metadata: {name: ops-hook}
 spec:
@@ -212,22 +216,7 @@ func TestAlertDeadLetterEmail(t *testing.T) {
 		http.Error(w, "maintenance", http.StatusServiceUnavailable)
 	})
 	cfg := t.TempDir()
-	writeFile(t, filepath.Join(cfg, "dlq.yaml"), `apiVersion: junction/v1
-kind: Connection
-metadata: {name: orders-in}
-spec:
-  connector: webhook
-  auth: {type: api_key, secret: orders-key}
----
-apiVersion: junction/v1
-kind: Connection
-metadata: {name: crm-out}
-spec:
-  connector: webhook
-  network: {allow_private: true}
-  config: {url: "${CRM_URL}"}
----
-apiVersion: junction/v1
+	writeFile(t, filepath.Join(cfg, "dlq.yaml"), ordersConnections+`apiVersion: junction/v1
 kind: Connection
 metadata: {name: ops-mail}
 spec:
