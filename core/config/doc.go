@@ -83,10 +83,12 @@
 //	    replicas: 3                  # jetstream: copies of every write, 1 to 5
 //	    credentials: nats.creds      # jetstream: NATS credentials file (JWT and NKey seed)
 //	    stream: JUNCTION             # jetstream: stream name and subject prefix
+//	    node: eu-1                   # this node's name in runs, leases and metrics;
+//	                                 # default the host name; distinct per node
 //
 // All keys are optional and default as shown, except max_data_bytes, which
 // is unset by default, and store.url and store.credentials. The store keys
-// other than type are for jetstream only (an error with badger); the
+// other than type and node are for jetstream only (an error with badger); the
 // --store flag of up and serve (badger, or a nats:// URL) overrides type
 // and url. On jetstream, retention is applied by Junction's own sweeps
 // (events up to the dispatcher's cursor, finished runs), max_data_bytes

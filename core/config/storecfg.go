@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 
@@ -24,8 +25,9 @@ const (
 //	  replicas: 3                 # copies of every write; default 3
 //	  credentials: nats.creds     # optional NATS credentials file
 //	  stream: JUNCTION            # stream name and subject prefix; default JUNCTION
+//	  node: eu-1                  # this node's name; default the host name
 //
-// Every key but type is for jetstream only. The --store flag of serve
+// Every key but type and node is for jetstream only. The --store flag of serve
 // overrides type and url.
 type StoreSettings struct {
 	Type        string
@@ -33,6 +35,10 @@ type StoreSettings struct {
 	Replicas    int
 	Credentials string
 	Stream      string
+	// Node names this node in runs (which node ran each task), leases and
+	// metrics; empty means the host name (NodeName). Nodes sharing a
+	// stream need distinct names.
+	Node string
 }
 
 // DefaultStoreReplicas keeps each acknowledged write on a quorum of three
@@ -45,12 +51,26 @@ const DefaultStoreStream = "JUNCTION"
 // DefaultStore is the store used when Settings sets none.
 func DefaultStore() StoreSettings { return StoreSettings{Type: StoreBadger} }
 
-var storeStreamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var (
+	storeStreamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	nodeName        = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
+// NodeName is the node's name: s.Node, else the host name, else "node".
+func (s StoreSettings) NodeName() string {
+	if s.Node != "" {
+		return s.Node
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "node"
+}
 
 // store decodes a store block.
 func (d *decoder) store(n *yaml.Node, path string) StoreSettings {
 	s := DefaultStore()
-	o := d.object(n, path, "type", "url", "replicas", "credentials", "stream")
+	o := d.object(n, path, "type", "url", "replicas", "credentials", "stream", "node")
 	if o == nil {
 		return s
 	}
@@ -67,6 +87,10 @@ func (d *decoder) store(n *yaml.Node, path string) StoreSettings {
 	str("url", &s.URL)
 	str("credentials", &s.Credentials)
 	str("stream", &s.Stream)
+	str("node", &s.Node)
+	if s.Node != "" && !nodeName.MatchString(s.Node) {
+		d.errorf(deref(o.get("node")), o.sub("node"), "want 1-64 letters, digits, '.', '_' or '-', got %q", s.Node)
+	}
 	if v := o.get("replicas"); v != nil {
 		if r, ok := d.positiveInt(v, o.sub("replicas")); ok {
 			if r > 5 {
@@ -129,14 +153,16 @@ func CheckNATSURL(s string) error {
 // of base.
 func StoreFromFlag(flag string, base StoreSettings) (StoreSettings, error) {
 	if flag == StoreBadger {
-		return DefaultStore(), nil
+		d := DefaultStore()
+		d.Node = base.Node
+		return d, nil
 	}
 	if err := CheckNATSURL(flag); err != nil {
 		return base, fmt.Errorf("--store: want badger or a nats:// URL: %w", err)
 	}
 	s := base
 	if s.Type != StoreJetStream {
-		s = StoreSettings{Type: StoreJetStream, Replicas: DefaultStoreReplicas, Stream: DefaultStoreStream}
+		s = StoreSettings{Type: StoreJetStream, Replicas: DefaultStoreReplicas, Stream: DefaultStoreStream, Node: base.Node}
 	}
 	s.URL = flag
 	return s, nil

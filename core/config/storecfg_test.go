@@ -23,14 +23,15 @@ func TestStoreSettings(t *testing.T) {
 		},
 		{
 			name: "jetstream all keys",
-			spec: "  store: {type: jetstream, url: 'tls://n1:4222', replicas: 1, credentials: nats.creds, stream: JN_1}\n",
-			want: StoreSettings{Type: StoreJetStream, URL: "tls://n1:4222", Replicas: 1, Credentials: "nats.creds", Stream: "JN_1"},
+			spec: "  store: {type: jetstream, url: 'tls://n1:4222', replicas: 1, credentials: nats.creds, stream: JN_1, node: eu-1.b}\n",
+			want: StoreSettings{Type: StoreJetStream, URL: "tls://n1:4222", Replicas: 1, Credentials: "nats.creds", Stream: "JN_1", Node: "eu-1.b"},
 		},
 		{name: "unknown type", spec: "  store: {type: redis}\n", err: `spec.store.type: unknown store type "redis"`},
 		{name: "jetstream key on badger", spec: "  store: {type: badger, replicas: 3}\n", err: "spec.store.replicas: only for type jetstream"},
 		{name: "url required", spec: "  store: {type: jetstream}\n", err: `spec.store: missing required key "url"`},
 		{name: "bad url", spec: "  store: {type: jetstream, url: 'http://n1:4222'}\n", err: "spec.store.url: NATS URL"},
 		{name: "too many replicas", spec: "  store: {type: jetstream, url: 'nats://a:1', replicas: 7}\n", err: "spec.store.replicas: want 1 to 5"},
+		{name: "bad node", spec: "  store: {type: badger, node: 'a b'}\n", err: "spec.store.node: want 1-64 letters"},
 		{name: "bad stream", spec: "  store: {type: jetstream, url: 'nats://a:1', stream: a.b}\n", err: "spec.store.stream: want 1-64 letters"},
 	}
 	for _, tt := range tests {
