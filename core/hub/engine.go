@@ -24,6 +24,7 @@ func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Sto
 	e, err := workflow.New(workflow.Options{
 		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
 		Workers: s.Workers, Retry: s.Retry, Observer: obs, ConfigVersion: version,
+		Node: s.Store.NodeName(),
 	})
 	if err != nil {
 		return nil, err

@@ -65,6 +65,8 @@ type TaskRun struct {
 	StartedAt  time.Time       `json:"startedAt,omitzero"`
 	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	DurationMS float64         `json:"durationMs,omitempty"` // of the last attempt
+	// Node is the node that ran the last attempt (Settings store.node).
+	Node string `json:"node,omitempty"`
 }
 
 // TaskError is a task's failure as recorded on the run.

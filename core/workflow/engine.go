@@ -42,6 +42,8 @@ type Options struct {
 	TaskTimeout time.Duration
 	// Observer, when set, is told about run and task outcomes (metrics).
 	Observer Observer
+	// Node names this node on the tasks it runs (TaskRun.Node).
+	Node string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 	// ConfigVersion is the version of the configuration Workflows come

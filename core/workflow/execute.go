@@ -238,6 +238,7 @@ func (e *Engine) runTask(ctx context.Context, r *store.Run, c *compiled, t confi
 		return false
 	}
 	tr.Attempts++
+	tr.Node = e.opts.Node
 	tr.Status = store.StatusRunning
 	start := e.opts.Now()
 	tr.StartedAt = start.UTC()
