@@ -17,6 +17,9 @@ type kvEntry struct {
 	key   []byte
 	value []byte // nil deletes
 	ttl   time.Duration
+	// guard: the write commits only while key holds expect (guard.go).
+	guard  bool
+	expect []byte
 }
 
 // maxKeyLen keeps keys well inside Badger's 65000-byte limit with room for
@@ -30,6 +33,7 @@ func prepareKV(kv []KVWrite) ([]kvEntry, error) {
 		if err != nil {
 			return nil, err
 		}
+		e.guard, e.expect = w.Guard, w.Expect
 		out = append(out, e)
 	}
 	return out, nil

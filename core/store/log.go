@@ -120,6 +120,9 @@ const dedupValueLen = 16
 
 func (o *appendOp) apply(b *batch) error {
 	o.results = o.results[:0]
+	if err := checkGuards(b.txn, o.kv); err != nil {
+		return cleanError{err}
+	}
 	for _, r := range o.recs {
 		if r.dedup != nil {
 			// Txn.Get sees this transaction's pending writes too, so a

@@ -138,6 +138,9 @@ func newRunOp(ctx context.Context, runs []runRec, kv []kvEntry, mustExist bool) 
 func (o *runOp) cost() (int64, int64) { return o.count, o.size }
 
 func (o *runOp) apply(b *batch) error {
+	if err := checkGuards(b.txn, o.kv); err != nil {
+		return cleanError{err}
+	}
 	for i, r := range o.runs {
 		key := runKey(r.id)
 		old, found, err := readRunHeader(b.txn, key)

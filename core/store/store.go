@@ -67,11 +67,23 @@ type Log interface {
 	Notify() <-chan struct{}
 }
 
-// KVWrite is one KV write committed with an append.
+// ErrConflict is returned by a write whose guarded KV write (KVWrite.Guard)
+// found its key changed: nothing of the write was committed.
+var ErrConflict = errors.New("conflict: a guarded key changed")
+
+// KVWrite is one KV write committed with an append or with runs.
 type KVWrite struct {
 	Key   string
 	Value []byte // nil deletes
 	TTL   time.Duration
+	// Guard makes the whole write (the events or runs and every KV write
+	// of the call) conditional: it commits only while Key holds exactly
+	// Expect (nil: absent or expired), else it fails with ErrConflict and
+	// writes nothing. The dispatcher writes its cursor so: a node that
+	// lost the dispatch lease without noticing cannot create runs for
+	// events another node already dispatched.
+	Guard  bool
+	Expect []byte
 }
 
 // KV is a key-value store with optional TTL per key.

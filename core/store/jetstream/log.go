@@ -75,14 +75,18 @@ func (s *Store) append(ctx context.Context, reqs []store.AppendRequest, kv []sto
 		if err != nil {
 			return nil, fmt.Errorf("append %d events: %w", len(reqs), err)
 		}
+		if err := s.guard(ctx, kv, kvMsgs); err != nil {
+			return nil, fmt.Errorf("append %d events: %w", len(reqs), err)
+		}
 		msgs = append(msgs, kvMsgs...)
 		if len(msgs) > maxBatch {
 			return nil, fmt.Errorf("append %d events: %d messages, more than the %d of one atomic batch", len(reqs), len(msgs), maxBatch)
 		}
 		first, err := s.publish(ctx, msgs)
 		if isWrongLast(err) {
-			// Another node wrote a dedup subject since planAppend read it,
-			// or its write is still being replicated: a moment, then read.
+			// Another node wrote a dedup subject or a guarded key since
+			// they were read, or its write is still being replicated: a
+			// moment, then read (a guarded key that changed fails then).
 			if err := casPause(ctx, attempt); err != nil {
 				return nil, fmt.Errorf("append %d events: %w", len(reqs), err)
 			}

@@ -84,7 +84,7 @@ func (x *jsRuns) Create(ctx context.Context, runs []*store.Run, kv []store.KVWri
 	if len(msgs) > maxBatch {
 		return fmt.Errorf("create %d runs: %d messages, more than the %d of one atomic batch", len(runs), len(msgs), maxBatch)
 	}
-	first, err := s.publish(ctx, msgs)
+	first, err := s.publishGuarded(ctx, msgs, kv, kvMsgs)
 	if err != nil {
 		return fmt.Errorf("create %d runs: %w", len(runs), err)
 	}

@@ -78,6 +78,6 @@ func TestAcceptanceR3(t *testing.T) {
 	// clocks, to keep the package near a minute on a busy machine.
 	h := harness(3)
 	h.Only = []string{"AppendOrder", "AppendAtomic", "AppendWithKVAtomic", "ReadPagination", "Dedup",
-		"SetNXConcurrent", "CompareAndSwapConcurrent", "KVList", "RunsCreateAtomic", "RunsUpdate", "RunsList", "CrashReopen"}
+		"SetNXConcurrent", "CompareAndSwapConcurrent", "GuardedWrite", "GuardedWriteConcurrent", "KVList", "RunsCreateAtomic", "RunsUpdate", "RunsList", "CrashReopen"}
 	storetest.Run(t, h)
 }
