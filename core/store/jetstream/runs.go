@@ -56,6 +56,12 @@ func runMsg(subj string, r *store.Run) (*nats.Msg, error) {
 // Create implements store.Runs: the runs and the KV writes are one atomic
 // batch.
 func (x *jsRuns) Create(ctx context.Context, runs []*store.Run, kv []store.KVWrite) error {
+	return x.create(ctx, runs, nil, kv)
+}
+
+// create writes the runs, the extra messages (work messages of queued runs)
+// and the KV writes as one atomic batch.
+func (x *jsRuns) create(ctx context.Context, runs []*store.Run, extra []*nats.Msg, kv []store.KVWrite) error {
 	s := (*Store)(x)
 	ctx, cancel, err := s.begin(ctx)
 	if err != nil {
@@ -73,6 +79,7 @@ func (x *jsRuns) Create(ctx context.Context, runs []*store.Run, kv []store.KVWri
 		}
 		msgs = append(msgs, m)
 	}
+	msgs = append(msgs, extra...)
 	kvMsgs, err := s.kvMsgs(kv)
 	if err != nil {
 		return fmt.Errorf("create runs: %w", err)

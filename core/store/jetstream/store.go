@@ -36,6 +36,11 @@ type Options struct {
 	// SecretKey is the cluster's shared AES-256 key for secrets (every node
 	// must have the same; JUNCTION_SECRET_KEY). Required.
 	SecretKey []byte
+	// ClaimTimeout is how long a run claimed from the run queue stays with
+	// a node that stopped confirming it before another node gets it (the
+	// work consumer's ack wait, shared by every node: the last node to
+	// open sets it). Zero: DefaultClaimTimeout.
+	ClaimTimeout time.Duration
 	// Timeout bounds one request to the servers. Zero: 10s.
 	Timeout time.Duration
 	// Logger; nil: slog.Default().
@@ -68,8 +73,11 @@ type Store struct {
 
 	lastSeq lastSeq
 	notify  chan struct{}
-	runs    *runIndex
-	batches chan struct{} // bounds atomic batches in flight (the server allows 50 per stream)
+
+	claimTimeout time.Duration
+	work         jetstream.Consumer // the run queue's consumer (queue.go)
+	runs         *runIndex
+	batches      chan struct{} // bounds atomic batches in flight (the server allows 50 per stream)
 
 	leaderMu sync.Mutex
 	leader   string // the stream leader's server name, when last asked
@@ -108,7 +116,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
-	s := &Store{
+	if o.ClaimTimeout <= 0 {
+		o.ClaimTimeout = DefaultClaimTimeout
+	}
+	s := &Store{claimTimeout: o.ClaimTimeout,
 		name: o.Stream, key: append([]byte(nil), o.SecretKey...), log: o.Logger, now: o.now, to: o.Timeout,
 		notify: make(chan struct{}, 1), closed: make(chan struct{}), batches: make(chan struct{}, 16),
 	}
@@ -164,6 +175,9 @@ func (s *Store) open(ctx context.Context, o Options) error {
 	// A stream just created on a cluster may still be electing its
 	// leader: each step waits for it like createStream.
 	if err := s.untilReady(ctx, s.verifySecretKey); err != nil {
+		return err
+	}
+	if err := s.untilReady(ctx, s.openWorkQueue); err != nil {
 		return err
 	}
 	if err := s.untilReady(ctx, s.startLogTail); err != nil {
