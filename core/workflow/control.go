@@ -100,7 +100,7 @@ func (e *Engine) Replay(ctx context.Context, id string) (*store.Run, error) {
 	}
 	r.ReplayOf = old.ID
 	r.Test = old.Test
-	if err := e.opts.Store.Runs().Create(ctx, []*store.Run{r}, nil); err != nil {
+	if err := e.createRuns(ctx, []*store.Run{r}, nil); err != nil {
 		return nil, fmt.Errorf("replay %s: %w", id, err)
 	}
 	if old.DeadLetter {
@@ -113,9 +113,7 @@ func (e *Engine) Replay(ctx context.Context, id string) (*store.Run, error) {
 	// Once queued, the run belongs to a worker, which updates it in place:
 	// the caller gets a copy taken before.
 	snap := r.Clone()
-	if queued = r.Status == store.StatusQueued; queued {
-		e.enqueue(r)
-	}
+	e.queueLocal(r, &queued)
 	return snap, nil
 }
 
@@ -176,14 +174,22 @@ func (e *Engine) Trigger(ctx context.Context, workflow string, payload []byte) (
 	if !matched {
 		return nil, nil
 	}
-	if err := e.opts.Store.Runs().Create(ctx, []*store.Run{r}, nil); err != nil {
+	if err := e.createRuns(ctx, []*store.Run{r}, nil); err != nil {
 		return nil, fmt.Errorf("trigger %s: %w", workflow, err)
 	}
 	// Once queued, the run belongs to a worker, which updates it in place:
 	// the caller gets a copy taken before.
 	snap := r.Clone()
-	if queued = r.Status == store.StatusQueued; queued {
+	e.queueLocal(r, &queued)
+	return snap, nil
+}
+
+// queueLocal hands a new queued run to this node's workers, unless the
+// shared run queue hands it to a node (then any node's worker tracks its
+// version when it claims it). queued tells the caller whether the run
+// now holds its version.
+func (e *Engine) queueLocal(r *store.Run, queued *bool) {
+	if *queued = r.Status == store.StatusQueued && e.rq == nil; *queued {
 		e.enqueue(r)
 	}
-	return snap, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/event"
+	"github.com/junctionhub/junction/core/lease"
 	"github.com/junctionhub/junction/core/mapping"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
@@ -44,6 +45,10 @@ type Options struct {
 	Observer Observer
 	// Node names this node on the tasks it runs (TaskRun.Node).
 	Node string
+	// Leases, when set, makes the dispatcher run only while this node
+	// holds the lease "dispatch" (nodes sharing a store); nil: it always
+	// runs, as on a single node.
+	Leases *lease.Leaser
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 	// ConfigVersion is the version of the configuration Workflows come
@@ -83,8 +88,13 @@ type Engine struct {
 	timers map[string]*time.Timer
 	closed bool
 
-	cursorMu sync.Mutex
-	cursor   uint64
+	cursorMu  sync.Mutex
+	cursor    uint64
+	cursorRaw []byte // the stored cursor value the next write expects (nil: absent)
+
+	// rq, when the store is shared, hands queued runs to one node at a
+	// time (queue.go); nil: runs queue in memory (queue, timers).
+	rq store.RunQueue
 }
 
 type compiled struct {
@@ -150,12 +160,24 @@ func (e *Engine) Workflow(name string) (*config.Workflow, bool) {
 // Start recovers unfinished runs and starts the dispatcher and workers. They
 // stop when Close is called.
 func (e *Engine) Start(ctx context.Context) error {
-	cur, err := e.loadCursor(ctx)
-	if err != nil {
+	if err := e.reloadCursor(ctx); err != nil {
 		return err
 	}
-	e.cursor = cur
+	if q, ok := store.AsRunQueue(e.opts.Store); ok {
+		e.rq = q
+	}
 	e.runCtx, e.stop = context.WithCancel(context.WithoutCancel(ctx))
+	if e.rq != nil {
+		// Runs come from the shared queue, each to one node, unfinished
+		// ones included (a dead node's after its claim times out).
+		for i := 0; i < e.opts.Workers; i++ {
+			e.wg.Add(1)
+			go e.queueWorker()
+		}
+		e.wg.Add(1)
+		go e.dispatchLoop()
+		return nil
+	}
 	e.queue = make(chan *store.Run, 4*e.opts.Workers+1024)
 	for i := 0; i < e.opts.Workers; i++ {
 		e.wg.Add(1)
@@ -218,19 +240,35 @@ func (e *Engine) Lag() uint64 {
 	return last - e.cursor
 }
 
-func (e *Engine) loadCursor(ctx context.Context) (uint64, error) {
+// reloadCursor reads the dispatcher's cursor from the store: at start, and
+// when another node may have moved it.
+func (e *Engine) reloadCursor(ctx context.Context) error {
 	v, err := e.opts.Store.KV().Get(ctx, cursorKey)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+		v, err = nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load dispatch cursor: %w", err)
+		return fmt.Errorf("load dispatch cursor: %w", err)
 	}
 	var seq uint64
-	if _, err := fmt.Sscanf(string(v), "%d", &seq); err != nil {
-		return 0, fmt.Errorf("load dispatch cursor %q: %w", v, err)
+	if v != nil {
+		if _, err := fmt.Sscanf(string(v), "%d", &seq); err != nil {
+			return fmt.Errorf("load dispatch cursor %q: %w", v, err)
+		}
 	}
-	return seq, nil
+	e.cursorMu.Lock()
+	e.cursor, e.cursorRaw = seq, v
+	e.cursorMu.Unlock()
+	return nil
+}
+
+// createRuns stores new runs with the KV writes, queueing those queued in
+// the shared run queue when there is one.
+func (e *Engine) createRuns(ctx context.Context, runs []*store.Run, kv []store.KVWrite) error {
+	if e.rq != nil {
+		return e.rq.CreateQueued(ctx, runs, kv)
+	}
+	return e.opts.Store.Runs().Create(ctx, runs, kv)
 }
 
 func newRunID(now time.Time) string {

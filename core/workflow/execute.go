@@ -95,6 +95,9 @@ func (e *Engine) enqueueStored(id string) {
 }
 
 func (e *Engine) scheduleRetry(id string, at time.Time) {
+	if e.rq != nil {
+		return // the worker hands the run back to the queue until at (queue.go)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -113,6 +116,12 @@ func (e *Engine) scheduleRetry(id string, at time.Time) {
 		}
 		e.enqueueRetry(id)
 	})
+}
+
+// claimLost reports that the run's claim from the shared queue lapsed
+// (queue.go); never on a single node.
+func claimLost(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errClaimLost)
 }
 
 // templateData is what task templates see.
@@ -180,6 +189,9 @@ func (e *Engine) execute(ctx context.Context, r *store.Run) {
 		tr := &r.Tasks[i]
 		if tr.Status == store.StatusCompleted || tr.Status == store.StatusSkipped {
 			continue
+		}
+		if claimLost(ctx) {
+			return
 		}
 		if cond := c.wf.Compiled.If[t.Name]; cond != nil {
 			v, err := cond.Render(data)
@@ -252,6 +264,9 @@ func (e *Engine) runTask(ctx context.Context, r *store.Run, c *compiled, t confi
 		IdempotencyKey: r.ID + "/" + t.Name, Attempt: tr.Attempts, Event: ev,
 	})
 	cancel()
+	if claimLost(ctx) {
+		return false // another node may run it now: record nothing
+	}
 	end := e.opts.Now()
 	tr.FinishedAt = end.UTC()
 	tr.DurationMS = float64(end.Sub(start).Microseconds()) / 1000
@@ -314,6 +329,9 @@ func (e *Engine) finish(ctx context.Context, r *store.Run) {
 }
 
 func (e *Engine) update(ctx context.Context, r *store.Run) error {
+	if claimLost(ctx) {
+		return errClaimLost
+	}
 	r.UpdatedAt = e.opts.Now().UTC()
 	if err := e.opts.Store.Runs().Update(ctx, r); err != nil {
 		// The run stays as last stored and resumes at the next start.
