@@ -8,6 +8,7 @@ import (
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/connector"
 	"github.com/junctionhub/junction/core/directory"
+	"github.com/junctionhub/junction/core/lease"
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/task"
 	"github.com/junctionhub/junction/core/workflow"
@@ -21,11 +22,18 @@ func newEngine(s config.Settings, b *config.Bundle, version uint64, st store.Sto
 	if err != nil {
 		return nil, err
 	}
-	e, err := workflow.New(workflow.Options{
+	o := workflow.Options{
 		Store: st, Workflows: b.Workflows, Resolver: resolver, Logger: log,
 		Workers: s.Workers, Retry: s.Retry, Observer: obs, ConfigVersion: version,
 		Node: s.Store.NodeName(),
-	})
+	}
+	if !store.IsSingleProcess(st) {
+		// Nodes share the store: one of them dispatches at a time. (On
+		// Badger the only process always would.) Runs go through the
+		// store's run queue, which the engine finds on st itself.
+		o.Leases = lease.New(lease.Options{KV: st.KV(), Owner: s.Store.NodeName(), Logger: log})
+	}
+	e, err := workflow.New(o)
 	if err != nil {
 		return nil, err
 	}

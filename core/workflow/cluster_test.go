@@ -35,7 +35,7 @@ type sink struct {
 	hang       map[string]chan struct{} // node -> "second" waits on it while set
 	hung       map[string]int           // node -> calls waiting on hang
 	hungKeys   map[string]bool
-	finishedAt map[string]time.Time     // idempotency key -> last completion
+	finishedAt map[string]time.Time // idempotency key -> last completion
 }
 
 func newSink() *sink {

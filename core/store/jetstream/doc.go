@@ -18,6 +18,7 @@
 //	                          of SHA-256(connection NUL key); header Jn-Until = end of its window
 //	<S>.kv.<tok>.<tok>...     a KV value, one token per "/"-separated segment of the key
 //	<S>.run.<tok>             a run: JSON, headers Jn-Status, Jn-Workflow, Jn-Dead
+//	<S>.work.<tok>            the queue entry of a queued run (empty; see Run queue)
 //	<S>.secret.<tok>          a secret, sealed (AES-256-GCM) on the node
 //	<S>.meta.keycheck         a probe sealed with the cluster's secret key
 //
@@ -85,6 +86,12 @@
 //     the directory's claims and contact locks are built on it and SetNX,
 //     which is what makes them hold across nodes (core/README.md, "What is
 //     shared across nodes").
+//   - Guarded KV writes (store.KVWrite.Guard: commit only while a key
+//     holds the expected value; the dispatcher's cursor). The key is read
+//     and its message in the batch expects that subject sequence, so the
+//     stream leader refuses the whole batch if the key was written in
+//     between; a refused batch reads again and fails with
+//     store.ErrConflict when the value moved.
 //   - Secrets are sealed on the node with the cluster's shared key
 //     (JUNCTION_SECRET_KEY, the same format as Badger's), so servers,
 //     their disks and replication traffic see only ciphertext. The first
@@ -100,6 +107,40 @@
 //     over max_data_bytes (its bytes on one server), the oldest events up
 //     to the cursor go, then the oldest finished runs that are not dead
 //     letters. min_free_bytes does not apply: the NATS servers own the disk.
+//
+// # Run queue
+//
+// The store is a store.RunQueue (queue.go). CreateQueued writes, in the
+// runs' atomic batch, one work message per queued run on <S>.work.<tok>
+// (expecting the subject empty: one entry per run, ever). One durable
+// pull consumer, "junction-work", created at Open before any node can
+// queue a run, filters those subjects: explicit acks, AckWait =
+// Options.ClaimTimeout (default 10 s, the last node to open sets it),
+// MaxDeliver and MaxAckPending unlimited (a run waiting for a retry is
+// pending too, and a cap would stall every node once that many wait).
+// A node's worker pulls one message at a time, only when it is free, so
+// no claimed run waits in a buffer. While it executes the run it sends
+// InProgress every third of the claim timeout (flushed, so an error means
+// the server did not hear it); after two thirds without one getting
+// through it stops the run before its next task and writes nothing more.
+// A finished run's message is deleted, then acknowledged; a run due for a
+// retry is nakked with the delay until its next attempt, so no node holds
+// it meanwhile and any node takes it then; a run whose state could not be
+// stored comes back after 5 s. A node that dies stops confirming: after
+// the claim timeout the server hands its runs to other nodes, which
+// resume each at its first unfinished task with the same idempotency keys
+// (<run ID>/<task>). A message whose run is finished or gone is deleted
+// and acknowledged. Ordering between runs is not kept.
+//
+// Promises and limits: one node at a time holds a run while its node is
+// alive and connected; a node cut off from the servers for longer than
+// the claim timeout may still be inside a task when another node starts
+// it (the idempotency key absorbs the repeat; the cut-off node cannot
+// store anything). The worst delay for a dead node's run is the claim
+// timeout plus one pull wait (2 s). Runs stored before the queue existed
+// are queued once by the first node to dispatch (KV
+// workflow/runqueue-adopted). Runs.Create (a test run that its caller
+// executes) queues nothing.
 //
 // # Reads
 //
@@ -119,7 +160,9 @@
 //
 // An atomic batch holds at most 1000 messages: an Append of more events
 // (with their KV writes), or a Runs.Create of more runs, fails whole with
-// an error saying so rather than splitting. A node keeps at most 16
+// an error saying so rather than splitting. A queued run is two messages
+// (run and work entry), so the dispatcher writes at most 400 runs at a
+// time. A node keeps at most 16
 // batches in flight (the server allows 50 per stream) and retries one the
 // server refuses as "too many inflight". Usage (GET /api/v1/status)
 // reports the stream's bytes as the data size, no free space (the
