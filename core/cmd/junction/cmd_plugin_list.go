@@ -91,11 +91,17 @@ func listFromHub(cmd *cobra.Command, server, token string) (ps []listedPlugin, r
 	}
 	var out struct {
 		Plugins []listedPlugin `json:"plugins"`
+		// Refused: on a cluster, plugins other nodes shared that this
+		// node's checks refused (pluginsync).
+		Refused []struct{ ID, Error string } `json:"refused"`
 	}
 	err = c.do(cmd.Context(), "GET", "/plugins", nil, nil, &out)
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
 		return nil, false, fmt.Errorf("no hub at %s", server)
+	}
+	for _, r := range out.Refused {
+		fmt.Fprintf(cmd.ErrOrStderr(), "refused %s, shared by another node: %s\n", r.ID, r.Error)
 	}
 	return out.Plugins, true, err
 }
