@@ -69,6 +69,10 @@ func TestClusterPluginsReachEveryNode(t *testing.T) {
 		t.Fatalf("C's plugins = %+v, want hello refused for its signature", list)
 	}
 
+	if out, code := junctionCLI(t, c, "plugin", "list"); code != 0 || !strings.Contains(out, "refused hello@0.1.0/wasm, shared by another node") {
+		t.Errorf("junction plugin list on C (exit %d) does not show the refusal:\n%s", code, out)
+	}
+
 	// Removal on A reaches the running B, and C's refusal goes with it.
 	out = junctionWithEnv(t, env, "plugin", "remove", "hello@0.1.0/wasm", "--data", dataA, "--config", configs)
 	if !strings.Contains(out, "removed from the cluster") {
