@@ -247,12 +247,18 @@ func TestSyncRefuses(t *testing.T) {
 			}
 			return "alias@1.0.0/wasm"
 		}, "holds real@1.0.0/wasm"},
-		{"name of a builtin", func(t *testing.T) string {
-			if _, err := bucket.PutBytes(context.Background(), "webhook@1.0.0/wasm", []byte("x")); err != nil {
+		{"not an archive", func(t *testing.T) string {
+			if _, err := bucket.PutBytes(context.Background(), "garbage@1.0.0/wasm", []byte("not a tar.gz")); err != nil {
 				t.Fatal(err)
 			}
-			return "webhook@1.0.0/wasm"
-		}, "webhook"},
+			return "garbage@1.0.0/wasm"
+		}, "gzip: invalid header"},
+		{"object name that is no plugin ID", func(t *testing.T) string {
+			if _, err := bucket.PutBytes(context.Background(), "notes.txt", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			return "notes.txt"
+		}, "does not name a plugin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
