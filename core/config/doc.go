@@ -95,7 +95,9 @@
 // caps the stream's bytes on each server, and min_free_bytes does not
 // apply (the NATS servers keep the disk). JUNCTION_SECRET_KEY must be the
 // same on every node sharing a stream: the store refuses to open with
-// another key. See core/store/jetstream/doc.go. Dedup keys have no retention of their own: each
+// another key. Installed plugins are shared through the object store
+// bucket <stream>_PLUGINS; each node checks them against its own
+// trusted_keys and require_signatures. See core/store/jetstream/doc.go. Dedup keys have no retention of their own: each
 // expires when its connection's dedup_window ends.
 //
 // tls names PEM files: the

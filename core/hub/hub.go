@@ -98,6 +98,7 @@ type Hub struct {
 	expiry *expiry
 	reload *reloader
 	lagOf  atomic.Pointer[workflow.Engine]
+	shared *clusterPlugins // installed plugins synced across a cluster; nil on Badger
 	closed bool
 }
 
@@ -116,6 +117,9 @@ func Open(ctx context.Context, o Options) (_ *Hub, err error) {
 		return nil, err
 	}
 	if h.Plugins, err = openPlugins(ctx, o, h.Settings); err != nil {
+		return nil, err
+	}
+	if h.shared, err = openClusterPlugins(ctx, h.Settings, h.Plugins, o.Logger); err != nil {
 		return nil, err
 	}
 	var digest string
@@ -272,6 +276,7 @@ func (h *Hub) Close() error {
 		{"alerts", h.Alerts != nil, h.Alerts.Close},
 		{"connections", h.Conns != nil, h.Conns.Close},
 		{"store", h.engine != nil, func() error { return h.engine.Close() }},
+		{"plugin sync", h.shared != nil, h.shared.Close},
 		{"plugins", h.Plugins != nil, h.Plugins.Close},
 	} {
 		if !step.built {

@@ -56,7 +56,7 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 			},
 			Stats:     &statsapi.API{Recorder: h.Stats, Log: h.Store.Log(), Known: func(n string) bool { _, ok := h.Conns.Get(n); return ok }},
 			Schedules: &scheduleapi.API{Scheduler: h.Sched},
-			Plugins:   &pluginapi.API{Registry: h.Plugins.Registry(), Connections: h.Conns},
+			Plugins:   &pluginapi.API{Registry: h.Plugins.Registry(), Connections: h.Conns, Refused: h.shared.refusedFunc()},
 			Status: &storeapi.API{
 				DataDir: h.Settings.DataDir, Retention: h.Settings.Retention,
 				Store: h.engine, Engine: h.Engine, Sweeps: h.expiry,

@@ -150,7 +150,7 @@ func newPluginInstallCmd() *cobra.Command {
 				trust = "signed by " + p.SignedBy
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "installed %s (%s, %s)\n  capabilities: %s\n  in: %s\n", p.Ref(), p.Manifest.Kind, trust, p.Granted, p.Dir)
-			return nil
+			return sharePlugin(cmd, s, p)
 		},
 	}
 	f.register(cmd)

@@ -91,11 +91,17 @@ func listFromHub(cmd *cobra.Command, server, token string) (ps []listedPlugin, r
 	}
 	var out struct {
 		Plugins []listedPlugin `json:"plugins"`
+		// Refused: on a cluster, plugins other nodes shared that this
+		// node's checks refused (pluginsync).
+		Refused []struct{ ID, Error string } `json:"refused"`
 	}
 	err = c.do(cmd.Context(), "GET", "/plugins", nil, nil, &out)
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
 		return nil, false, fmt.Errorf("no hub at %s", server)
+	}
+	for _, r := range out.Refused {
+		fmt.Fprintf(cmd.ErrOrStderr(), "refused %s, shared by another node: %s\n", r.ID, r.Error)
 	}
 	return out.Plugins, true, err
 }
@@ -150,17 +156,27 @@ func newPluginRemoveCmd() *cobra.Command {
 			if err != nil || ref.Version == "" {
 				return usageError{fmt.Errorf("remove %q: want NAME@VERSION or NAME@VERSION/FORM, e.g. slack@0.1.0 or slack@0.1.0/wasm", args[0])}
 			}
-			r, _, err := f.open(cmd)
+			r, s, err := f.open(cmd)
 			if err != nil {
 				return err
 			}
 			form, err := r.RemoveForm(ref.Name, ref.Version, ref.Form)
 			if err != nil {
+				// Not here (a node that refused it, or a remove whose
+				// cluster step failed before): still remove it from the
+				// cluster, which is what was asked.
+				if ref.Form != "" {
+					if held, uerr := unsharePlugin(cmd, s, ref.String()); uerr == nil && held {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s was not installed on this node\n", ref)
+						return nil
+					}
+				}
 				return err
 			}
 			ref.Form = form
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ref)
-			return nil
+			_, err = unsharePlugin(cmd, s, ref.String())
+			return err
 		},
 	}
 	f.register(cmd)

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/junctionhub/junction/core/connector"
+	"github.com/junctionhub/junction/core/plugin/pluginsync"
 	"github.com/junctionhub/junction/core/plugin/registry"
 )
 
@@ -15,14 +16,22 @@ type API struct {
 	Registry *registry.Registry
 	// Connections tell which connections use each plugin version.
 	Connections *connector.Manager
+	// Refused lists the plugins shared by the cluster that this node's
+	// checks refused (pluginsync); nil on a single node.
+	Refused func() []pluginsync.Refusal
 }
 
 // Routes adds GET /plugins under r (mounted at /api/v1, behind the admin
 // token): every installed plugin version, one entry per installed form,
-// with the connections using it.
+// with the connections using it; on a cluster, also "refused": the
+// plugins other nodes shared that this node did not install, and why.
 func (a *API) Routes(r fiber.Router) {
 	r.Get("/plugins", func(c *fiber.Ctx) error {
-		return c.JSON(fiber.Map{"plugins": a.views()})
+		body := fiber.Map{"plugins": a.views()}
+		if a.Refused != nil {
+			body["refused"] = a.Refused()
+		}
+		return c.JSON(body)
 	})
 }
 

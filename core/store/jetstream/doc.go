@@ -236,4 +236,26 @@
 // unloaded: R1 50.2k msgs/s, p99 4.0 ms; R1 sync_always 4.6k/s, p99 23 ms;
 // R3 27.0k/s, p99 8.3 ms. A keyed append costs one more round trip (the
 // leader reads the key's subject) before its publish.
+//
+// # Installed plugins across nodes
+//
+// Plugins are files, not log entries: they live in a JetStream object
+// store bucket beside the stream, <STREAM>_PLUGINS (JUNCTION_PLUGINS by
+// default), with the store's replicas (objects.go opens it, on a
+// connection of its own because a node syncs plugins before it opens the
+// store). `junction plugin install` on a node verifies and installs the
+// plugin there first, then puts one object per version and form, named
+// name@version/form: a .tar.gz of the manifest (with its signature) and
+// the artifact. `junction plugin remove` deletes the object; its tombstone
+// stays in the bucket. Every node watches the bucket (core/plugin/pluginsync)
+// and installs what it lacks through the same checks as a local install,
+// against its own trusted_keys and require_signatures: the bucket is never
+// trusted, and an object a node refuses is logged and listed under
+// "refused" in its GET /api/v1/plugins. A node applies the whole bucket,
+// tombstones included, before it validates its configuration, so a node
+// that starts later (or was down during a removal) agrees with the
+// cluster before it opens a connection. A plugin arriving while a node
+// runs is installed at once and taken up, as a local install is, by the
+// next configuration apply. Bundled plugins (built by `junction up` from
+// each node's own sources) are not shared.
 package jetstream
