@@ -75,7 +75,11 @@ func (h *hub) waitReady(ctx context.Context, limit time.Duration) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if err := getOK(h.url + "/readyz"); err == nil {
+		ready := h.readyPath
+		if ready == "" {
+			ready = "/readyz"
+		}
+		if err := getOK(h.url + ready); err == nil {
 			return nil
 		}
 	}

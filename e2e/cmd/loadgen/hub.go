@@ -27,16 +27,25 @@ func build(ctx context.Context, bin string) error {
 	return nil
 }
 
-// hub is a running `junction serve`, or the bare baseline server.
+// hub is a running `junction serve`, the bare baseline server, or the peer.
 type hub struct {
 	cmd  *exec.Cmd
 	url  string
 	out  bytes.Buffer
 	done chan error
 	bare bool
+	peer bool
+	// readyPath answers 200 once the server takes requests (/readyz when
+	// empty).
+	readyPath string
 	// pprof is the hub's --pprof address, when profiles are taken.
 	pprof string
+	// peerOut and peerMatched are the peer's output files.
+	peerOut, peerMatched string
 }
+
+// junction says whether the server is a junction binary, with its metrics.
+func (h *hub) junction() bool { return !h.bare && !h.peer }
 
 func startHub(ctx context.Context, bin, cfgDir, dataDir string, profile bool) (*hub, error) {
 	addrs, err := freeAddrs(2)
@@ -119,6 +128,16 @@ func (h *hub) metrics(names ...string) ([]float64, error) {
 		return nil, fmt.Errorf("metrics carry only %d of %v", found, names)
 	}
 	return out, nil
+}
+
+// accepted reads how many events the hub durably appended to its log for
+// a connection since it started (junction_events_accepted_total).
+func (h *hub) accepted(connection string) (int64, error) {
+	v, err := h.metrics(`junction_events_accepted_total{connection="` + connection + `"}`)
+	if err != nil {
+		return 0, err
+	}
+	return int64(v[0]), nil
 }
 
 // commitNames are the store's group-commit counters.

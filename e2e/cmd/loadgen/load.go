@@ -14,11 +14,11 @@ import (
 // loadResult is what the clients saw.
 type loadResult struct {
 	elapsed  time.Duration
-	sent     int64 // requests answered 202
+	sent     int64 // requests answered with the wanted status
 	failed   int64 // transport errors and other statuses
 	statuses map[int]int64
 	lastErr  error
-	lat      []time.Duration // of the 202s, sorted
+	lat      []time.Duration // of the sent, sorted
 }
 
 func (r loadResult) percentile(p float64) time.Duration {
@@ -30,8 +30,9 @@ func (r loadResult) percentile(p float64) time.Duration {
 }
 
 // drive posts the track event from conc clients, each one request at a time,
-// until dur has passed or ctx ends.
-func drive(ctx context.Context, url string, conc int, dur time.Duration) loadResult {
+// until dur has passed or ctx ends. A request counts as sent when answered
+// with want (the hub's 202, the peer's 200).
+func drive(ctx context.Context, url string, conc int, dur time.Duration, want int) loadResult {
 	client := &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc, DisableCompression: true},
@@ -77,7 +78,7 @@ func drive(ctx context.Context, url string, conc int, dur time.Duration) loadRes
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				w.statuses[resp.StatusCode]++
-				if resp.StatusCode != http.StatusAccepted {
+				if resp.StatusCode != want {
 					w.failed++
 					continue
 				}
@@ -106,7 +107,7 @@ func drive(ctx context.Context, url string, conc int, dur time.Duration) loadRes
 type report struct {
 	label                     string
 	round                     int // 0, or 1 for the A/A repeat
-	bare                      bool
+	bare, peer                bool
 	profiles                  string
 	cpuUser, cpuSys           time.Duration // the server's, while the clients sent
 	commits, commitOps        float64       // the store's group commits meanwhile
@@ -122,6 +123,11 @@ type report struct {
 	settle                    time.Duration
 	rssSettled                int64
 	anonSettled, fileSettled  int64
+	// truth is what the server holds after the run (-1: not read): events
+	// the hub accepted into its log, or records in the peer's event file;
+	// matched is the peer's mapped events (the filter should keep none).
+	truth, matched int64
+	truthErr       error
 }
 
 func (r report) print(w io.Writer) {
@@ -144,7 +150,16 @@ func (r report) print(w io.Writer) {
 			r.cpuUser.Seconds(), r.cpuSys.Seconds(), (r.cpuUser+r.cpuSys).Seconds()/secs, r.cpuPerRequest())
 	}
 	switch {
-	case r.bare:
+	case r.truthErr != nil:
+		fmt.Fprintf(w, "ground truth   unknown: %v\n", r.truthErr)
+	case r.peer && r.truth >= 0:
+		fmt.Fprintf(w, "ground truth   %d records in the event file for %d answered 200 (%+d), %d matched the filter\n",
+			r.truth, l.sent, r.truth-l.sent, r.matched)
+	case r.truth >= 0:
+		fmt.Fprintf(w, "ground truth   %d events accepted into the log for %d answered 202 (%+d)\n", r.truth, l.sent, r.truth-l.sent)
+	}
+	switch {
+	case r.bare, r.peer:
 	case r.lagErr != nil:
 		fmt.Fprintf(w, "log lag        unknown: %v\n", r.lagErr)
 	default:

@@ -9,11 +9,13 @@
 // In the same invocation it can also measure a bare fiber handler that parses
 // the same JSON (-bare, the HTTP ceiling), a second binary (-compare, before
 // and after a change), and every run again (-aa, an A/A control that shows
-// the noise), and it prints each run's ratio to the first; -profile takes
+// the noise), the peer (-peer, Benthos running the same filter and map, the
+// yardstick of issue 12), and it prints each run's ratio to the first; -profile takes
 // CPU and allocation profiles of each hub run through its --pprof listener.
 //
 //	go run ./e2e/cmd/loadgen -c 64 -d 5m        # or: task bench:ingest
 //	go run ./e2e/cmd/loadgen -d 60s -bare -aa -compare /tmp/junction-before
+//	go run ./e2e/cmd/loadgen -d 60s -bare -aa -peer build   # or: task bench:peer
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -49,6 +52,7 @@ func main() {
 	flag.BoolVar(&o.bare, "bare", false, "also measure a bare fiber handler parsing the same JSON, and report each hub run as a ratio of it")
 	flag.BoolVar(&o.aa, "aa", false, "A/A control: make every run twice, back to back, so the noise shows")
 	flag.StringVar(&o.compare, "compare", "", "a second junction binary to measure in the same invocation (B against -bin's A)")
+	flag.StringVar(&o.peer, "peer", "", "also measure the peer, Benthos running the same filter and map (peer/benthos): a built binary, or 'build' to build it")
 	flag.StringVar(&o.profile, "profile", "", "write each hub run's CPU profile (the middle of the run) and allocation profile to this directory")
 	flag.Parse()
 	if addr := os.Getenv(bareEnv); addr != "" {
@@ -81,6 +85,7 @@ type options struct {
 	bare     bool
 	aa       bool
 	compare  string
+	peer     string
 	profile  string
 }
 
@@ -118,6 +123,15 @@ func run(ctx context.Context, o options) error {
 	if o.bare {
 		plan = append(plan, target{label: "bare"})
 	}
+	if o.peer != "" {
+		peerBin := o.peer
+		if peerBin == "build" {
+			if peerBin, err = buildPeer(ctx, dir); err != nil {
+				return err
+			}
+		}
+		plan = append(plan, target{label: "benthos", bin: peerBin, peer: true})
+	}
 	if o.aa {
 		for _, t := range slices.Clone(plan) {
 			t.label += "'"
@@ -146,16 +160,20 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// target is one measured server: a junction binary, or the bare baseline
-// when bin is empty.
+// target is one measured server: a junction binary, the peer when peer is
+// set, or the bare baseline when bin is empty.
 type target struct {
 	label string
 	bin   string
+	peer  bool
 	round int
 }
 
 func (t target) describe() string {
-	if t.bin == "" {
+	switch {
+	case t.peer:
+		return "Benthos peer, no fsync: " + t.bin
+	case t.bin == "":
 		return "bare fiber handler, same JSON"
 	}
 	return t.bin
@@ -165,9 +183,12 @@ func (t target) describe() string {
 func measure(ctx context.Context, o options, t target, cfgDir, dataDir string, bombIt bool) (report, error) {
 	var h *hub
 	var err error
-	if t.bin == "" {
+	switch {
+	case t.peer:
+		h, err = startPeer(ctx, t.bin, dataDir)
+	case t.bin == "":
 		h, err = startBare(ctx)
-	} else {
+	default:
 		h, err = startHub(ctx, t.bin, cfgDir, dataDir, o.profile != "")
 	}
 	if err != nil {
@@ -180,29 +201,37 @@ func measure(ctx context.Context, o options, t target, cfgDir, dataDir string, b
 	samplers, cancelSamplers := context.WithCancel(ctx)
 	defer cancelSamplers()
 	go rss.run(samplers, 250*time.Millisecond)
-	if !h.bare {
+	if h.junction() {
 		go lag.run(samplers, time.Second)
 	}
 	prof := startProfiles(samplers, h, o.profile, t.label, o.dur)
 
 	var c0 []float64
-	if !h.bare {
+	if h.junction() {
 		c0, _ = h.metrics(commitNames...) // a binary without them: no line
 	}
 	u0, s0 := procCPU(h.pid())
-	res := drive(ctx, h.url+"/hooks/segment-in", o.conc, o.dur)
+	want := http.StatusAccepted
+	if h.peer {
+		want = peerStatus
+	}
+	res := drive(ctx, h.url+"/hooks/segment-in", o.conc, o.dur, want)
 	u1, s1 := procCPU(h.pid())
-	r := report{label: t.label, bare: h.bare, conc: o.conc, dur: o.dur, load: res, drained: -1,
-		cpuUser: u1 - u0, cpuSys: s1 - s0}
+	r := report{label: t.label, bare: h.bare, peer: h.peer, conc: o.conc, dur: o.dur, load: res, drained: -1,
+		cpuUser: u1 - u0, cpuSys: s1 - s0, truth: -1}
 	if c0 != nil {
 		if c1, err := h.metrics(commitNames...); err == nil {
 			r.commits, r.commitOps, r.commitSecs = c1[0]-c0[0], c1[1]-c0[1], c1[2]-c0[2]
 		}
 	}
-	if !h.bare {
+	if h.junction() {
 		r.lagEnd, r.lagErr = h.lag()
 		r.drained = drainTime(ctx, h, 30*time.Second)
 		r.lagMax = lag.max()
+		r.truth, r.truthErr = h.accepted("segment-in")
+	}
+	if h.peer {
+		r.truth, r.matched, r.truthErr = h.peerTruth()
 	}
 	r.profiles = prof.wait()
 	cancelSamplers()
@@ -217,7 +246,7 @@ func measure(ctx context.Context, o options, t target, cfgDir, dataDir string, b
 		r.anonSettled, r.fileSettled = rss.split()
 	}
 	r.print(os.Stdout)
-	if bombIt && !h.bare {
+	if bombIt && h.junction() {
 		bomb(ctx, h.url+"/hooks/segment-in", rss, time.Minute, 256<<10).print(os.Stdout)
 	}
 	if res.sent == 0 {

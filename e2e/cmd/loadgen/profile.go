@@ -85,24 +85,35 @@ func safeLabel(l string) string {
 // with its ratio to the first run and,
 // when the bare baseline ran, each hub run's ratio to the bare run of the
 // same round (A/A rounds are compared within themselves, as the machine's
-// load drifts between them).
+// load drifts between them). With the peer, each hub run is also shown as a
+// ratio of the peer run of the same round: the "≥ 2× Benthos".
 func printSummary(w io.Writer, rs []report) {
-	bareOf := map[int]*report{}
+	bareOf, peerOf := map[int]*report{}, map[int]*report{}
 	for i := range rs {
-		if rs[i].bare {
+		switch {
+		case rs[i].bare:
 			bareOf[rs[i].round] = &rs[i]
+		case rs[i].peer:
+			peerOf[rs[i].round] = &rs[i]
 		}
 	}
 	fmt.Fprintf(w, "\n== summary (c%d, %s each, back to back)\n", rs[0].conc, rs[0].dur)
-	fmt.Fprintf(w, "%-9s %9s %8s %8s %8s %9s %8s %9s %9s\n", "run", "req/s", "p50", "p99", "max", "RSS end", "CPU µs", "/first", "/bare")
+	fmt.Fprintf(w, "%-9s %9s %8s %8s %8s %9s %8s %9s %9s %9s\n", "run", "req/s", "p50", "p99", "max", "RSS end", "CPU µs", "/first", "/bare", "/peer")
 	first := rs[0].rate()
 	for _, r := range rs {
-		vsBare := "-"
-		if bare := bareOf[r.round]; bare != nil && !r.bare && bare.rate() > 0 {
-			vsBare = fmt.Sprintf("%.2f", r.rate()/bare.rate())
-		}
-		fmt.Fprintf(w, "%-9s %9.0f %8s %8s %8s %9s %8.0f %9.2f %9s\n", r.label, r.rate(),
+		hubRun := !r.bare && !r.peer
+		fmt.Fprintf(w, "%-9s %9.0f %8s %8s %8s %9s %8.0f %9.2f %9s %9s\n", r.label, r.rate(),
 			ms(r.load.percentile(0.5)), ms(r.load.percentile(0.99)), ms(r.load.percentile(1)),
-			mib(r.rssEnd), r.cpuPerRequest(), r.rate()/first, vsBare)
+			mib(r.rssEnd), r.cpuPerRequest(), r.rate()/first,
+			ratioTo(r, bareOf[r.round], !r.bare), ratioTo(r, peerOf[r.round], hubRun))
 	}
+}
+
+// ratioTo is r's request rate as a fraction of base's, or "-" when there is
+// no base run or the ratio does not apply to r.
+func ratioTo(r report, base *report, applies bool) string {
+	if !applies || base == nil || base.rate() <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", r.rate()/base.rate())
 }
