@@ -224,3 +224,6 @@ func cloneHealth(h store.ClusterHealth) store.ClusterHealth {
 	h.Warnings = slices.Clone(h.Warnings)
 	return h
 }
+
+// ErrStreamNotFound is Probe's error for a stream no node has created yet.
+var ErrStreamNotFound = jetstream.ErrStreamNotFound
