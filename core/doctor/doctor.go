@@ -1,11 +1,13 @@
 // Package doctor checks a Junction installation without changing it: the
 // configuration, the data directory and its disk, the installed plugins,
-// the clock and time zones, and every connection (reachability, remote
-// identity, credentials) through each connector's probe.
+// the store (a JetStream cluster's health), the clock and time zones, and
+// every connection (reachability, remote identity, credentials) through
+// each connector's probe.
 //
 // Design notes:
 //   - No side effects. The store is not opened (a running hub holds its
-//     lock, and opening it would write), the data directory is not created,
+//     lock, and opening it would write; a JetStream stream is only asked
+//     for its info), the data directory is not created,
 //     no plugin is started, and a connection is only probed: a probe
 //     connects, checks identity and credentials, and sends nothing that
 //     changes the remote (connector.Prober).
@@ -104,6 +106,7 @@ func Run(ctx context.Context, o Options) *Report {
 	r := &Report{}
 	s, b := checkConfig(r, o)
 	checkDataDir(r, o, s)
+	checkStore(ctx, r, s)
 	checkPlugins(r, s.DataDir)
 	checkClock(r, o, s)
 	checkTimezones(r, s, b)

@@ -20,6 +20,7 @@ func newConsole(h *Hub, dirs *directory.Service, adminHash [32]byte, tapAPI *tap
 		Store: h.Store, Engine: h.Engine, Bundle: h.Bundle, Connections: h.Conns,
 		Current: h.CurrentBundle, ConfigVersion: h.ConfigVersion,
 		AdminTokenHash: adminHash, Logger: h.log, PublicURL: h.Settings.PublicURL,
+		Node:      h.Settings.Store.NodeName(),
 		Directory: consoleDirectory(dirs),
 		Stats:     newConsoleStats(h.Stats, h.Store.Log(), loc),
 		Ops:       consoleOps{fetch: h.Fetch, conns: h.Conns},

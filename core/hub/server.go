@@ -31,6 +31,8 @@ func newServer(h *Hub, dirs *directory.Service, adminHash [32]byte, metrics *ser
 	if err != nil {
 		return nil, err
 	}
+	// Each node of a cluster serves its own /metrics; this names it.
+	metrics.RegisterNode(h.Settings.Store.NodeName(), h.Settings.Store.Type)
 	reconfigure := func(ctx context.Context, name string) error { return h.Conns.Reconfigure(ctx, name) }
 	return server.New(server.Options{
 		TLS: tlsConfig, TrustedProxies: h.Settings.TrustedProxies,

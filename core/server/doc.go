@@ -1,6 +1,9 @@
 // Package server serves Junction's HTTP surface on one port with fiber: the
 // inbound push endpoints (/hooks/{connection}), the admin REST API (/api/v1,
 // behind a bearer token), the console, and /healthz, /readyz, /metrics.
+// On a replicated store (store/jetstream) /readyz and /metrics also report
+// its connection and replicas (cluster.go), from the store's cached
+// answer, so a polling balancer does not load the cluster.
 //
 // # Where routes live
 //

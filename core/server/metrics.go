@@ -64,6 +64,7 @@ func NewMetrics(st store.Store, lag func() uint64) *Metrics {
 	}
 	if st != nil {
 		m.registerCommitStats(st)
+		m.registerClusterHealth(st)
 		m.reg.MustRegister(&runsByStatus{st: st, desc: prometheus.NewDesc("junction_runs", "Stored workflow runs by status.", []string{"status"}, nil)})
 	}
 	return m

@@ -160,6 +160,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 			return apiError(c, fiber.StatusServiceUnavailable, "disk_full", err.Error(), nil)
 		}
 	}
+	if ch, ok := s.o.Store.(clusterHealther); ok {
+		return s.readyCluster(c, ch)
+	}
 	return c.JSON(fiber.Map{"status": "ready", "logLag": s.o.Engine.Lag()})
 }
 

@@ -36,6 +36,10 @@ type Options struct {
 	// PublicURL is the hub's URL as senders see it, for the hook URLs shown
 	// on connections; default: the URL the console was reached at.
 	PublicURL string
+	// Node is the name of the node serving the console (Settings
+	// store.node), shown in every page's header: behind a balancer, pages
+	// of one cluster come from different nodes.
+	Node string
 
 	Plugins   Plugins
 	Alerts    Alerts

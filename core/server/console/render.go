@@ -38,6 +38,8 @@ type base struct {
 	Flash    *flash
 	// Config is the running configuration's version, shown in the header.
 	Config *config.Version
+	// Node is the node serving the page.
+	Node string
 }
 
 func (b *base) page() *base { return b }
@@ -91,6 +93,7 @@ func (con *Console) render(c *fiber.Ctx, status int, name string, v viewer) erro
 		if b.Flash == nil {
 			b.Flash = s.takeFlash()
 		}
+		b.Node = con.o.Node
 		if con.o.ConfigVersion != nil {
 			v := con.o.ConfigVersion()
 			b.Config = &v

@@ -82,6 +82,8 @@ type Store struct {
 	leaderMu sync.Mutex
 	leader   string // the stream leader's server name, when last asked
 
+	health healthCache // Health's last answer (health.go)
+
 	closeOnce sync.Once
 	closed    chan struct{}
 	stopTails []func()
