@@ -241,8 +241,12 @@ func transient(err error) bool {
 		// unavailable; 10005: no suitable peers (one not yet seen online).
 		return apiErr.Code == 503 || apiErr.ErrorCode == 10023 || apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10005
 	}
+	// ErrNoStreamResponse: a publish to a stream whose leader is still
+	// being elected. Each step retried (untilReady) reads before it
+	// writes, so a publish that landed after all is found, not repeated.
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // Log returns the inbound event log.
