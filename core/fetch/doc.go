@@ -48,9 +48,12 @@
 // "lease/fetch/<connection>" (lease.go, core/lease): another node's Start
 // gets ErrBusy with the stored running job, and a job whose lease is lost
 // is cancelled. The job record keeps the lease's fencing token
-// (leaseToken). The cursor write is not fenced (AppendWithKV has no
-// conditional write): a node that lost its lease can commit at most the
-// batch it was writing before its context ends.
+// (leaseToken). The cursor write is guarded (store.KVWrite.Guard) by the
+// cursor the job read: a node that lost its lease without noticing finds
+// the cursor moved by the new holder and commits nothing more
+// (store.ErrConflict). A batch too large for one write appends its
+// earlier chunks unguarded; their records carry dedup keys where the
+// connector gives them.
 //
 // # Credentials and keys
 //

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,43 @@ func TestCrashLeftoverOnBadger(t *testing.T) {
 	r := newRunner(t, st, Options{})
 	if got, err := r.Job(ctx, "files", j.ID); err != nil || got.Status != StatusFailed {
 		t.Fatalf("job %+v %v, want failed", got, err)
+	}
+}
+
+// TestStaleCursorWriteRefused: a job whose cursor another node moved while
+// it fetched (the fetch lease passed to a node that committed first)
+// commits nothing: its batch fails with store.ErrConflict instead of
+// moving the cursor back and logging the records a second time.
+func TestStaleCursorWriteRefused(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	src := newSource(t, st, "files", map[string]int{"contacts": 10})
+	src.Block = make(chan struct{})
+	src.Started = make(chan struct{}, 1)
+	conn := newConn(t, "files", src)
+	r := newRunner(t, st, Options{}, conn)
+
+	done := make(chan error, 1)
+	var job Job
+	go func() {
+		var err error
+		job, err = r.Run(ctx, conn, RunOptions{})
+		done <- err
+	}()
+	<-src.Started
+	// The new holder's commit, made while this job's fetch was in flight.
+	if err := st.KV().Set(ctx, CursorKey("files", "contacts"), []byte("10"), 0); err != nil {
+		t.Fatal(err)
+	}
+	close(src.Block)
+	err := <-done
+	if !errors.Is(err, store.ErrConflict) && !strings.Contains(job.Error, "another node") {
+		t.Fatalf("job %+v, err %v: want the batch refused with a conflict", job, err)
+	}
+	if got := src.CountLogged(ctx, "contacts"); got != 0 {
+		t.Errorf("the stale job logged %d records, want 0", got)
+	}
+	if c := cursor(t, st, "files", "contacts"); c != "10" {
+		t.Errorf("cursor %q, want the new holder's 10", c)
 	}
 }

@@ -395,8 +395,11 @@ func (r *Runner) fetchAll(ctx context.Context, conn *connector.Conn, opts RunOpt
 func (r *Runner) fetchEntity(ctx context.Context, conn *connector.Conn, f pluginsdk.Fetcher, entity string, st *jobState) error {
 	key := CursorKey(conn.Name(), entity)
 	cursor, err := r.o.Store.KV().Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		cursor, err = nil, nil
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		cursor, err = nil, nil // absent: the guard below expects it absent
+	case err == nil && cursor == nil:
+		cursor = []byte{} // present and empty, which a nil Expect would not match
 	}
 	if err != nil {
 		return fmt.Errorf("read cursor of %s: %w", label(entity), err)
@@ -454,8 +457,12 @@ func (r *Runner) commit(ctx context.Context, conn *connector.Conn, entity, key s
 		}
 		size += int64(len(ev.Payload))
 	}
-	// A nil cursor deletes the key: the connector asked to start over.
-	cur := []store.KVWrite{{Key: key, Value: res.Cursor}}
+	// A nil cursor deletes the key: the connector asked to start over. The
+	// write is guarded by the cursor this job read: a node that lost the
+	// fetch lease without noticing finds the cursor moved by the new
+	// holder and commits nothing (store.ErrConflict) instead of moving it
+	// back.
+	cur := []store.KVWrite{{Key: key, Value: res.Cursor, Guard: true, Expect: old}}
 	var results []store.AppendResult
 	for start := 0; ; {
 		end := r.chunkEnd(reqs, start)
@@ -467,6 +474,9 @@ func (r *Runner) commit(ctx context.Context, conn *connector.Conn, entity, key s
 			out, err = r.o.Store.Log().AppendWithKV(ctx, reqs[start:end], cur)
 		} else {
 			out, err = r.o.Store.Log().Append(ctx, reqs[start:end])
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("the cursor was moved by another node (this node lost the fetch lease): %w", err)
 		}
 		if err != nil {
 			return err
