@@ -47,7 +47,7 @@ type hub struct {
 // junction says whether the server is a junction binary, with its metrics.
 func (h *hub) junction() bool { return !h.bare && !h.peer }
 
-func startHub(ctx context.Context, bin, cfgDir, dataDir string, profile bool) (*hub, error) {
+func startHub(ctx context.Context, bin, cfgDir, dataDir string, profile bool, env ...string) (*hub, error) {
 	addrs, err := freeAddrs(2)
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func startHub(ctx context.Context, bin, cfgDir, dataDir string, profile bool) (*
 		args = append(args, "--pprof", h.pprof)
 	}
 	h.cmd = exec.Command(bin, args...)
-	h.cmd.Env = append(os.Environ(), "LOAD_API_KEY="+apiKey, "JUNCTION_ADMIN_TOKEN=loadgen-admin")
+	h.cmd.Env = append(append(os.Environ(), "LOAD_API_KEY="+apiKey, "JUNCTION_ADMIN_TOKEN=loadgen-admin"), env...)
 	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.out
 	if err := h.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start junction: %w", err)

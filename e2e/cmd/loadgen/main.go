@@ -53,6 +53,7 @@ func main() {
 	flag.BoolVar(&o.aa, "aa", false, "A/A control: make every run twice, back to back, so the noise shows")
 	flag.StringVar(&o.compare, "compare", "", "a second junction binary to measure in the same invocation (B against -bin's A)")
 	flag.StringVar(&o.peer, "peer", "", "also measure the peer, Benthos running the same filter and map (peer/benthos): a built binary, or 'build' to build it")
+	flag.BoolVar(&o.cluster, "cluster", false, "measure ingest on one node on Badger, one on an R1 JetStream stream and three on an R3 stream (natsnode processes), back to back")
 	flag.StringVar(&o.profile, "profile", "", "write each hub run's CPU profile (the middle of the run) and allocation profile to this directory")
 	flag.Parse()
 	if addr := os.Getenv(bareEnv); addr != "" {
@@ -87,6 +88,7 @@ type options struct {
 	compare  string
 	peer     string
 	profile  string
+	cluster  bool
 }
 
 func run(ctx context.Context, o options) error {
@@ -105,6 +107,9 @@ func run(ctx context.Context, o options) error {
 		if err := build(ctx, bin); err != nil {
 			return err
 		}
+	}
+	if o.cluster {
+		return runCluster(ctx, o, dir, bin)
 	}
 	cfgDir := filepath.Join(dir, "configs")
 	if err := writeConfig(cfgDir, o.settings); err != nil {
