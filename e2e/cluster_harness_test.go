@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,5 +254,39 @@ func (c *cluster) logs() {
 	}
 	for i, h := range c.Hubs {
 		c.t.Logf("junction %s:\n%s", c.Nodes[i], lastLines(h.out.String(), 15))
+	}
+}
+
+// listRuns pages through /runs like allRuns, but returns an error instead
+// of failing the test: while a NATS server is being replaced a node may
+// answer a read with an error, and a wait should look again.
+func listRuns(h *hubProc, q url.Values) ([]runView, error) {
+	var out []runView
+	q.Set("limit", "500")
+	client := &http.Client{Timeout: 30 * time.Second}
+	for {
+		req, _ := http.NewRequest("GET", h.URL+"/api/v1/runs?"+q.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+h.Token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		var page struct {
+			Runs []runView `json:"runs"`
+			Next string    `json:"next"`
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			return nil, fmt.Errorf("list runs: HTTP %d %s %v", resp.StatusCode, data, err)
+		}
+		if err := json.Unmarshal(data, &page); err != nil {
+			return nil, fmt.Errorf("list runs: decode: %w", err)
+		}
+		out = append(out, page.Runs...)
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Set("after", page.Next)
 	}
 }

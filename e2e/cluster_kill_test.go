@@ -114,7 +114,11 @@ func TestClusterKill(t *testing.T) {
 	// of it must be finished by the others.
 	unfinished := map[string]bool{}
 	for _, st := range []string{"queued", "running", "retrying"} {
-		for _, r := range allRuns(c.Hubs[0], url.Values{"status": {st}}) {
+		rs, err := listRuns(c.Hubs[0], url.Values{"status": {st}})
+		if err != nil {
+			t.Fatalf("%s runs after the kill: %v", st, err)
+		}
+		for _, r := range rs {
 			unfinished[r.ID] = true
 		}
 	}
@@ -137,9 +141,16 @@ func TestClusterKill(t *testing.T) {
 		ackedIDs[k.(string)] = v.(string)
 		return true
 	})
-	var runs []runView
+	var (
+		runs    []runView
+		listErr error
+	)
 	settled := waitUntil(clusterSettleDeadline, 2*time.Second, func() bool {
-		runs = allRuns(c.Hubs[0], url.Values{})
+		var rs []runView
+		if rs, listErr = listRuns(c.Hubs[0], url.Values{}); listErr != nil {
+			return false
+		}
+		runs = rs
 		done := map[string]bool{}
 		for _, r := range runs {
 			switch r.Status {
@@ -157,7 +168,10 @@ func TestClusterKill(t *testing.T) {
 		return true
 	})
 	if !settled {
-		t.Errorf("after %s the runs had not settled: every acknowledged event completed and no run left to finish", clusterSettleDeadline)
+		t.Errorf("after %s the runs had not settled: every acknowledged event completed and no run left to finish (last list error: %v)", clusterSettleDeadline, listErr)
+	}
+	if runs == nil {
+		t.Fatalf("no list of runs from %s", c.Nodes[0])
 	}
 	c.checkKillOutcome(t, s, runs, ackedIDs, unfinished, dead)
 }
@@ -174,9 +188,7 @@ func (c *cluster) checkKillOutcome(t *testing.T, s *sink, runs []runView, acked 
 		id := idOf(r.Input)
 		perID[id] = append(perID[id], r)
 		byStatus[r.Status]++
-		if len(r.Tasks) > 0 {
-			byNode[r.Tasks[0].Node]++
-		}
+		byNode[lastNode(r)]++
 	}
 	t.Logf("%d runs for %d acknowledged events; by status %v; by node of the last attempt %v", len(runs), len(acked), byStatus, byNode)
 
@@ -232,8 +244,8 @@ func (c *cluster) checkKillOutcome(t *testing.T, s *sink, runs []runView, acked 
 		}
 		switch {
 		case r.Status != "completed":
-			stuck = append(stuck, fmt.Sprintf("%s (%s, last attempt on %s)", r.ID, r.Status, r.Tasks[0].Node))
-		case r.Tasks[0].Node == dead:
+			stuck = append(stuck, fmt.Sprintf("%s (%s, last attempt on %s)", r.ID, r.Status, lastNode(r)))
+		case lastNode(r) == dead:
 			byDead = append(byDead, r.ID)
 		default:
 			finishedElsewhere++
@@ -261,4 +273,15 @@ func waitUntil(timeout, interval time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(interval)
 	}
+}
+
+// lastNode names the node that ran the last attempt of r's last task that
+// ran ("" when none did).
+func lastNode(r runView) string {
+	for i := len(r.Tasks) - 1; i >= 0; i-- {
+		if r.Tasks[i].Node != "" {
+			return r.Tasks[i].Node
+		}
+	}
+	return ""
 }

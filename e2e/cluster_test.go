@@ -134,13 +134,13 @@ func TestClusterSchedule(t *testing.T) {
 			t.Errorf("slot %s: %d runs %+v, want exactly one, completed", slot, len(rs), rs)
 			continue
 		}
-		t.Logf("slot %s ran on %s", slot, rs[0].Tasks[0].Node)
+		t.Logf("slot %s ran on %s", slot, lastNode(rs[0]))
 	}
 	second, _ := time.Parse(time.RFC3339Nano, slots[1])
 	if got := leases.firstAfter(second); got == "" || got == holder {
 		t.Errorf("slot %s fired under the lease of %q, want a live node", slots[1], got)
 	}
-	if r := runs[slots[1]]; len(r) == 1 && r[0].Tasks[0].Node == holder {
+	if r := runs[slots[1]]; len(r) == 1 && lastNode(r[0]) == holder {
 		t.Errorf("slot %s ran on %s, which was killed before it", slots[1], holder)
 	}
 	perSlot := map[string]int{}
@@ -333,7 +333,7 @@ func TestClusterDirectory(t *testing.T) {
 			t.Errorf("run %s ended %s: %s", r.ID, r.Status, r.Error)
 			continue
 		}
-		byNode[r.Tasks[0].Node]++
+		byNode[lastNode(r)]++
 	}
 	t.Logf("%d runs for %d identifies, by node: %v", len(runs), n, byNode)
 
