@@ -95,8 +95,9 @@ type cluster struct {
 }
 
 // startCluster writes the Settings of a jetstream store into configs and
-// starts the cluster. env is given to every junction node.
-func startCluster(t *testing.T, configs string, env map[string]string) *cluster {
+// starts the cluster. env is given to every junction node, and what each
+// nodeEnv returns for a node's name to that node alone.
+func startCluster(t *testing.T, configs string, env map[string]string, nodeEnv ...func(node string) map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, configs: configs, env: map[string]string{}}
 	for k, v := range env {
@@ -113,11 +114,16 @@ spec:
 	// One at a time: the first node creates the stream, the others find it.
 	for i := range 3 {
 		name := fmt.Sprintf("j%d", i+1)
-		nodeEnv := map[string]string{"JUNCTION_NODE": name}
+		all := map[string]string{"JUNCTION_NODE": name}
 		for k, v := range c.env {
-			nodeEnv[k] = v
+			all[k] = v
 		}
-		c.Hubs = append(c.Hubs, startHub(t, configs, t.TempDir(), nodeEnv, ""))
+		for _, f := range nodeEnv {
+			for k, v := range f(name) {
+				all[k] = v
+			}
+		}
+		c.Hubs = append(c.Hubs, startHub(t, configs, t.TempDir(), all, ""))
 		c.Nodes = append(c.Nodes, name)
 	}
 	return c

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -13,15 +14,83 @@ import (
 	"time"
 )
 
-// Acknowledgements the kill test waits for before each kill and after the
-// last one.
+// The kill test's phases: acknowledgements before each kill and after the
+// last one, and how long the sink holds each delivery while the test waits
+// for the victim to be in the middle of one.
 const (
 	clusterAcksBeforeHubKill = 2000
 	clusterAcksAfterEachKill = 1000
-	clusterSettleDeadline    = 180 * time.Second
+	clusterSettleDeadline    = 120 * time.Second
 	clusterPhaseAckDeadline  = 180 * time.Second
 	clusterSenders           = 8
+	clusterSinkDelay         = 20 * time.Millisecond
+	clusterSinkHold          = 3 * time.Second
 )
+
+// nodeSink is the idempotent sink behind a front that learns which node
+// made each call (each node's SINK_URL carries ?node=<name>), so the test
+// can kill a node in the middle of its deliveries and follow those.
+type nodeSink struct {
+	*sink
+	URL string
+
+	mu       sync.Mutex
+	inflight map[string]map[string]bool // node -> idempotency keys being answered
+	callers  map[string][]string        // idempotency key -> calling nodes, in order
+}
+
+func newNodeSink(t *testing.T) *nodeSink {
+	t.Helper()
+	ns := &nodeSink{sink: newSink(t), inflight: map[string]map[string]bool{}, callers: map[string][]string{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.URL = "http://" + ln.Addr().String() + "/deliver"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		node, key := r.URL.Query().Get("node"), r.Header.Get("Idempotency-Key")
+		ns.mu.Lock()
+		if ns.inflight[node] == nil {
+			ns.inflight[node] = map[string]bool{}
+		}
+		ns.inflight[node][key] = true
+		ns.callers[key] = append(ns.callers[key], node)
+		ns.mu.Unlock()
+		defer func() {
+			ns.mu.Lock()
+			delete(ns.inflight[node], key)
+			ns.mu.Unlock()
+		}()
+		ns.serve(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ns
+}
+
+// setDelay sets how long the sink holds each answer after recording it.
+func (ns *nodeSink) setDelay(d time.Duration) {
+	ns.sink.mu.Lock()
+	ns.sink.delay = d
+	ns.sink.mu.Unlock()
+}
+
+// inflightOf lists the keys node is being answered for.
+func (ns *nodeSink) inflightOf(node string) []string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	var out []string
+	for k := range ns.inflight[node] {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (ns *nodeSink) callersOf(key string) []string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return append([]string(nil), ns.callers[key]...)
+}
 
 // TestClusterKill is issue 11's kill test: 8 senders post orders spread over
 // three junction nodes sharing an R3 stream on three NATS processes, each
@@ -37,10 +106,12 @@ func TestClusterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill -9 test skipped in -short mode")
 	}
-	s := newSink(t)
-	s.delay = 20 * time.Millisecond // keeps deliveries in flight when a node dies
+	s := newNodeSink(t)
+	s.setDelay(clusterSinkDelay)
 	configs := copyConfigs(t, "testdata/spine")
-	c := startCluster(t, configs, spineEnv(s))
+	c := startCluster(t, configs, spineEnv(s.sink), func(node string) map[string]string {
+		return map[string]string{"SINK_URL": s.URL + "?node=" + node}
+	})
 	defer c.logs()
 
 	var (
@@ -104,11 +175,17 @@ func TestClusterKill(t *testing.T) {
 	}
 
 	waitAcks(clusterAcksBeforeHubKill, "before the junction kill")
+	// The sink holds its answers for a while, so that the victim dies with
+	// deliveries made but not yet answered: runs it must not finish itself.
 	const victim = 1
+	dead := c.Nodes[victim]
+	s.setDelay(clusterSinkHold)
+	waitFor(t, clusterPhaseAckDeadline, "a delivery by "+dead+" held at the sink", func() bool { return len(s.inflightOf(dead)) > 0 })
 	survivors := []int{0, 2}
 	live.Store(&survivors)
 	c.killHub(victim)
-	dead := c.Nodes[victim]
+	held := s.inflightOf(dead)
+	s.setDelay(clusterSinkDelay)
 	atHubKill := nAcked.Load()
 	// What was unfinished the moment the node died: the dead node's share
 	// of it must be finished by the others.
@@ -122,7 +199,7 @@ func TestClusterKill(t *testing.T) {
 			unfinished[r.ID] = true
 		}
 	}
-	t.Logf("kill -9 %s after %d acks (%d sent); %d runs unfinished", dead, atHubKill, sent.Load(), len(unfinished))
+	t.Logf("kill -9 %s after %d acks (%d sent), in the middle of %d deliveries; %d runs unfinished", dead, atHubKill, sent.Load(), len(held), len(unfinished))
 
 	waitAcks(atHubKill+clusterAcksAfterEachKill, "after the junction kill")
 	leader, err := c.streamLeader()
@@ -173,7 +250,13 @@ func TestClusterKill(t *testing.T) {
 	if runs == nil {
 		t.Fatalf("no list of runs from %s", c.Nodes[0])
 	}
-	c.checkKillOutcome(t, s, runs, ackedIDs, unfinished, dead)
+	for _, i := range survivors {
+		if rs, err := listRuns(c.Hubs[i], url.Values{}); err == nil {
+			t.Logf("%s lists %d runs", c.Nodes[i], len(rs))
+		}
+	}
+	c.checkKillOutcome(t, s.sink, runs, ackedIDs, unfinished, dead)
+	checkHeld(t, s, runs, held, dead)
 }
 
 // checkKillOutcome holds the runs and the sink's deliveries to the kill
@@ -284,4 +367,36 @@ func lastNode(r runView) string {
 		}
 	}
 	return ""
+}
+
+// checkHeld follows the deliveries the dead node was making when it died:
+// each run must have completed on another node, whose call with the same
+// idempotency key the sink absorbed as a repeat.
+func checkHeld(t *testing.T, s *nodeSink, runs []runView, held []string, dead string) {
+	t.Helper()
+	byID := map[string]runView{}
+	for _, r := range runs {
+		byID[r.ID] = r
+	}
+	var bad []string
+	for _, key := range held {
+		id, _, _ := strings.Cut(key, "/")
+		r, ok := byID[id]
+		callers := s.callersOf(key)
+		switch {
+		case !ok:
+			bad = append(bad, key+": run not listed")
+		case r.Status != "completed" || lastNode(r) == dead:
+			bad = append(bad, fmt.Sprintf("%s: %s, last attempt on %q", key, r.Status, lastNode(r)))
+		case len(callers) < 2:
+			bad = append(bad, fmt.Sprintf("%s: called only by %v", key, callers))
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		t.Errorf("%d of the %d deliveries %s was making when it died were not finished by another node, e.g. %s",
+			len(bad), len(held), dead, strings.Join(bad[:min(5, len(bad))], "; "))
+	} else {
+		t.Logf("the %d deliveries %s was making when it died were finished by the other nodes", len(held), dead)
+	}
 }
