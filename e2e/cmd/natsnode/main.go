@@ -6,6 +6,7 @@
 //
 //	go run ./e2e/cmd/natsnode -name n1 -port 4222 -store /tmp/n1 \
 //	    -cluster-port 6222 -routes nats://127.0.0.1:6222,nats://127.0.0.1:6223,nats://127.0.0.1:6224
+//	go run ./e2e/cmd/natsnode -config n1.conf   # a nats-server config file instead of flags
 //
 // It logs to stderr and stops cleanly on SIGTERM or SIGINT. Production
 // clusters use the real nats-server binary (README.md, "Running a cluster").
@@ -31,6 +32,7 @@ func main() {
 
 func run() error {
 	var (
+		config      = flag.String("config", "", "nats-server config file; no other flag may be given with it")
 		name        = flag.String("name", "", "server name, unique in the cluster (required)")
 		host        = flag.String("host", "127.0.0.1", "interface for the client and cluster ports")
 		port        = flag.Int("port", 4222, "client port")
@@ -42,36 +44,39 @@ func run() error {
 		debug       = flag.Bool("debug", false, "debug logging")
 	)
 	flag.Parse()
-	if *name == "" || *storeDir == "" {
-		flag.Usage()
-		return fmt.Errorf("-name and -store are required")
+	opts, err := options(*config, *name, *storeDir)
+	if err != nil {
+		return err
 	}
-	opts := &server.Options{
-		ServerName: *name,
-		Host:       *host,
-		Port:       *port,
-		JetStream:  true,
-		StoreDir:   *storeDir,
-		SyncAlways: *syncAlways,
-		Logtime:    true,
-		Debug:      *debug,
-		// Signals are handled below, so that SIGTERM waits for a clean
-		// shutdown of the store before the process exits.
-		NoSigs: true,
+	if opts == nil {
+		opts = &server.Options{
+			ServerName: *name,
+			Host:       *host,
+			Port:       *port,
+			JetStream:  true,
+			StoreDir:   *storeDir,
+			SyncAlways: *syncAlways,
+			Logtime:    true,
+			Debug:      *debug,
+		}
+		if *clusterPort != 0 {
+			opts.Cluster = server.ClusterOpts{Name: *clusterName, Host: *host, Port: *clusterPort}
+			opts.Routes = server.RoutesFromStr(*routes)
+		}
 	}
-	if *clusterPort != 0 {
-		opts.Cluster = server.ClusterOpts{Name: *clusterName, Host: *host, Port: *clusterPort}
-		opts.Routes = server.RoutesFromStr(*routes)
-	}
+	// Signals are handled below, so that SIGTERM waits for a clean shutdown
+	// of the store before the process exits.
+	opts.NoSigs = true
+	srv := opts.ServerName
 	s, err := server.NewServer(opts)
 	if err != nil {
-		return fmt.Errorf("nats server %s: %w", *name, err)
+		return fmt.Errorf("nats server %s: %w", srv, err)
 	}
 	s.ConfigureLogger()
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
-		return fmt.Errorf("nats server %s: not ready for connections after 30s", *name)
+		return fmt.Errorf("nats server %s: not ready for connections after 30s", srv)
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -86,7 +91,30 @@ func run() error {
 		s.Shutdown()
 		<-done
 	case <-done:
-		return fmt.Errorf("nats server %s stopped on its own", *name)
+		return fmt.Errorf("nats server %s stopped on its own", srv)
 	}
 	return nil
+}
+
+// options reads the config file when one is given (nil, nil otherwise, for
+// the flags to build the options).
+func options(config, name, storeDir string) (*server.Options, error) {
+	if config == "" {
+		if name == "" || storeDir == "" {
+			flag.Usage()
+			return nil, fmt.Errorf("-name and -store (or -config) are required")
+		}
+		return nil, nil
+	}
+	if flag.NFlag() > 1 {
+		return nil, fmt.Errorf("-config takes no other flag: set everything in %s", config)
+	}
+	opts, err := server.ProcessConfigFile(config)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", config, err)
+	}
+	if !opts.JetStream {
+		return nil, fmt.Errorf("config %s: no jetstream block", config)
+	}
+	return opts, nil
 }
