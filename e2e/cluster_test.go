@@ -137,6 +137,9 @@ func TestClusterSchedule(t *testing.T) {
 		t.Logf("slot %s ran on %s", slot, lastNode(rs[0]))
 	}
 	second, _ := time.Parse(time.RFC3339Nano, slots[1])
+	if d := second.Sub(first); d != time.Minute {
+		t.Errorf("slots %s and %s are %s apart, want one period (1m)", slots[0], slots[1], d)
+	}
 	if got := leases.firstAfter(second); got == "" || got == holder {
 		t.Errorf("slot %s fired under the lease of %q, want a live node", slots[1], got)
 	}
