@@ -28,6 +28,7 @@ type runView struct {
 		Input    json.RawMessage `json:"input"`
 		Output   json.RawMessage `json:"output"`
 		Attempts int             `json:"attempts"`
+		Node     string          `json:"node"`
 		Error    *struct {
 			Message   string `json:"message"`
 			Retryable bool   `json:"retryable"`

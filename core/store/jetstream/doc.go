@@ -174,9 +174,10 @@
 // JetStream acknowledges a write once it is in the file store of a quorum
 // of replicas, which means written to the file, not fsynced: the file
 // store syncs on an interval (sync_interval, default 2 minutes) unless
-// sync_always is set, which fsyncs every write without group commit.
+// sync_interval is "always" (SyncAlways in the server's Go options), which
+// fsyncs every write without group commit.
 //
-//	                               R1 default   R3 default   R3 + sync_always
+//	                               R1 default   R3 default   R3 + always
 //	NATS or Junction process killed  nothing lost nothing lost nothing lost
 //	one machine lost (disk or power) up to 2 min  nothing lost nothing lost
 //	                                 (all if the  (the others
@@ -191,8 +192,8 @@
 // Junction's promise is that no acknowledged event is lost when one node
 // dies; the defaults keep it: replicas 3, and acknowledged means held by
 // two servers. A whole-cluster power loss is the case the defaults do not
-// cover: put the servers in separate power domains or set sync_always: true
-// in the NATS server's jetstream block (or a short sync_interval, which
+// cover: put the servers in separate power domains or set
+// sync_interval: always in the NATS server's jetstream block (or a short interval, which
 // bounds the loss to that interval) and pay for it in throughput (below).
 // With replicas 1 the store is a single point of failure, for tests and
 // trials only.
