@@ -104,11 +104,15 @@ func startCluster(t *testing.T, configs string, env map[string]string, nodeEnv .
 		c.env[k] = v
 	}
 	c.env["JUNCTION_SECRET_KEY"] = strings.Repeat("5e", 32)
+	if c.env["JUNCTION_WORKERS"] == "" {
+		c.env["JUNCTION_WORKERS"] = "64" // the default
+	}
 	c.startNATS(3)
 	c.env["NATS_URL"] = c.NATSURL
 	writeFile(t, filepath.Join(configs, "settings.yaml"), `apiVersion: junction/v1
 kind: Settings
 spec:
+  workers: ${JUNCTION_WORKERS}
   store: {type: jetstream, url: '${NATS_URL}', replicas: 3, node: '${JUNCTION_NODE}'}
 `)
 	// One at a time: the first node creates the stream, the others find it.

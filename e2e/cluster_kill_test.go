@@ -183,8 +183,11 @@ func TestClusterKill(t *testing.T) {
 	waitFor(t, clusterPhaseAckDeadline, "a delivery by "+dead+" held at the sink", func() bool { return len(s.inflightOf(dead)) > 0 })
 	survivors := []int{0, 2}
 	live.Store(&survivors)
-	c.killHub(victim)
+	// Taken before the kill: the dead node's connections close with it,
+	// and the sink forgets their deliveries. The sink holds each answer
+	// for clusterSinkHold, far longer than the kill takes.
 	held := s.inflightOf(dead)
+	c.killHub(victim)
 	s.setDelay(clusterSinkDelay)
 	atHubKill := nAcked.Load()
 	// What was unfinished the moment the node died: the dead node's share

@@ -284,7 +284,9 @@ func TestClusterDirectory(t *testing.T) {
 	t.Parallel()
 	configs := t.TempDir()
 	writeFile(t, filepath.Join(configs, "identify.yaml"), identifyConfig)
-	c := startCluster(t, configs, map[string]string{"PEOPLE_API_KEY": "k-people"})
+	// Two workers a node: with 64, the first node's idle workers would
+	// claim every run, and the race this test is about is between nodes.
+	c := startCluster(t, configs, map[string]string{"PEOPLE_API_KEY": "k-people", "JUNCTION_WORKERS": "2"})
 	defer c.logs()
 
 	const n = 50
@@ -339,6 +341,9 @@ func TestClusterDirectory(t *testing.T) {
 		byNode[lastNode(r)]++
 	}
 	t.Logf("%d runs for %d identifies, by node: %v", len(runs), n, byNode)
+	if len(byNode) < 2 {
+		t.Errorf("every identify ran on one node (%v): the test did not race nodes against each other", byNode)
+	}
 
 	var id string
 	for i, h := range c.Hubs {
