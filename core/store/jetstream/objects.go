@@ -49,13 +49,9 @@ func OpenObjects(ctx context.Context, o Options, suffix string) (*Objects, error
 	bucket := ObjectsBucket(o.Stream, suffix)
 	obj := &Objects{nc: o.Conn}
 	if obj.nc == nil {
-		opts := []nats.Option{nats.Name("junction"), nats.MaxReconnects(-1), nats.Timeout(o.Timeout)}
-		if o.Credentials != "" {
-			opts = append(opts, nats.UserCredentials(o.Credentials))
-		}
-		nc, err := nats.Connect(o.URL, opts...)
+		nc, err := connect(ctx, o)
 		if err != nil {
-			return nil, fmt.Errorf("open object store %s: connect %s: %w", bucket, redactURL(o.URL), err)
+			return nil, fmt.Errorf("open object store %s: %w", bucket, err)
 		}
 		obj.nc, obj.ownNC = nc, true
 	}

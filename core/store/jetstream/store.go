@@ -127,13 +127,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s.nc = o.Conn
 	if s.nc == nil {
-		opts := []nats.Option{nats.Name("junction"), nats.MaxReconnects(-1), nats.Timeout(o.Timeout)}
-		if o.Credentials != "" {
-			opts = append(opts, nats.UserCredentials(o.Credentials))
-		}
-		nc, err := nats.Connect(o.URL, opts...)
+		nc, err := connect(ctx, o)
 		if err != nil {
-			return nil, fmt.Errorf("open jetstream store: connect %s: %w", redactURL(o.URL), err)
+			return nil, fmt.Errorf("open jetstream store: %w", err)
 		}
 		s.nc, s.ownNC = nc, true
 	}
@@ -423,5 +419,34 @@ func (s *Store) signal() {
 	select {
 	case s.notify <- struct{}{}:
 	default:
+	}
+}
+
+// connect connects to o.URL, waiting up to startupWait while no server
+// answers yet: NATS servers and Junction nodes usually start together, and
+// a node that gave up at once would need restarting by hand. Any other
+// error (bad credentials, a TLS failure) returns at once.
+func connect(ctx context.Context, o Options) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("junction"), nats.MaxReconnects(-1), nats.Timeout(o.Timeout)}
+	if o.Credentials != "" {
+		opts = append(opts, nats.UserCredentials(o.Credentials))
+	}
+	deadline := time.Now().Add(startupWait)
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		nc, err := nats.Connect(o.URL, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if !errors.Is(err, nats.ErrNoServers) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect %s: %w", redactURL(o.URL), err)
+		}
+		if o.Logger != nil {
+			o.Logger.Info("jetstream store: waiting for a NATS server", "url", redactURL(o.URL), "err", err)
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect %s: %w", redactURL(o.URL), err)
+		}
 	}
 }

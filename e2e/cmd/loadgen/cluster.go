@@ -238,10 +238,10 @@ func measureCluster(ctx context.Context, o options, s clusterSetup, bin, natsBin
 			n = -1
 		}
 		r.lagEnd = append(r.lagEnd, n)
-		r.hubRSS += procStatusKB(h.pid(), "VmRSS")
+		r.hubRSS += procStatusKB(h.pid(), "VmRSS:")
 	}
 	for _, p := range natsProcs {
-		r.natsRSS += procStatusKB(p.cmd.Process.Pid, "VmRSS")
+		r.natsRSS += procStatusKB(p.cmd.Process.Pid, "VmRSS:")
 	}
 	if r.load.sent == 0 {
 		return r, fmt.Errorf("no request was answered (last error %v)", r.load.lastErr)
