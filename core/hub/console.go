@@ -40,6 +40,7 @@ func (p consolePlugins) List(context.Context) ([]console.PluginInfo, error) {
 			Name: pl.Manifest.Name, Version: pl.Manifest.Version, Kind: string(pl.Manifest.Kind),
 			Description: pl.Manifest.Description, Capabilities: capabilityList(pl.Granted),
 			SHA256: pl.Manifest.Artifact.SHA256, Signed: pl.SignedBy != "", InstalledAt: pl.InstalledAt,
+			Signer: pl.SignedBy, Source: pl.Source, SourceDigest: pl.SourceDigest,
 		})
 	}
 	return out, nil

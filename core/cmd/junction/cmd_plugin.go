@@ -20,7 +20,7 @@ import (
 func newPluginCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "plugin", Short: "Build, install, list, remove and sign connector plugins"}
 	cmd.AddCommand(newPluginBuildCmd(), newPluginInstallCmd(), newPluginListCmd(), newPluginRemoveCmd(),
-		newPluginSignCmd(), newPluginKeygenCmd())
+		newPluginSignCmd(), newPluginKeygenCmd(), newPluginPushCmd(), newPluginSaveCmd(), newPluginOutdatedCmd(), newPluginUpgradeCmd())
 	return cmd
 }
 
@@ -121,9 +121,10 @@ func newPluginInstallCmd() *cobra.Command {
 	var f pluginFlags
 	var hosts, secrets []string
 	var kv bool
+	var form string
 	cmd := &cobra.Command{
-		Use:   "install PATH",
-		Short: "Verify (manifest, sha256, signature, capabilities) and install a plugin: a built directory, a .tar.gz of one, or a source directory",
+		Use:   "install PATH|REF|FILE",
+		Short: "Verify (digests, sha256, signature, capabilities) and install a plugin: a built directory, a .tar.gz of one, a source directory, a registry reference (registry/repo:tag or @sha256:...) or a file from plugin save",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, s, err := f.open(cmd)
@@ -141,7 +142,7 @@ func newPluginInstallCmd() *cobra.Command {
 			if cmd.Flags().Changed("grant-http") || cmd.Flags().Changed("grant-kv") || cmd.Flags().Changed("grant-secret") {
 				o.Granted = &registry.Capabilities{HTTPHosts: hosts, KV: kv, Secrets: secrets}
 			}
-			p, err := r.Install(cmd.Context(), args[0], o)
+			p, err := installFrom(cmd, r, args[0], o, form)
 			if err != nil {
 				return err
 			}
@@ -150,6 +151,7 @@ func newPluginInstallCmd() *cobra.Command {
 				trust = "signed by " + p.SignedBy
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "installed %s (%s, %s)\n  capabilities: %s\n  in: %s\n", p.Ref(), p.Manifest.Kind, trust, p.Granted, p.Dir)
+			printOrigin(cmd, p)
 			return sharePlugin(cmd, s, p)
 		},
 	}
@@ -157,6 +159,7 @@ func newPluginInstallCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&hosts, "grant-http", nil, "grant only these HTTP hosts (repeatable; host, host:port or *.domain); without any --grant-* flag, what the manifest asks is granted")
 	cmd.Flags().BoolVar(&kv, "grant-kv", false, "grant the KV store")
 	cmd.Flags().StringArrayVar(&secrets, "grant-secret", nil, "grant a secret by name (repeatable)")
+	cmd.Flags().StringVar(&form, "form", "", "from a registry or a saved file: wasm or goplugin (default: Wasm when offered, else the go-plugin executable for this platform)")
 	return cmd
 }
 

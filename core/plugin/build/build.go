@@ -37,6 +37,9 @@ type Options struct {
 	Target string
 	// Progress receives human-readable progress lines; nil means quiet.
 	Progress io.Writer
+	// OS and Arch cross-build a go-plugin executable (cgo off, so the
+	// result is static); "" means this host's.
+	OS, Arch string
 }
 
 // tick is how often a running build reports that it is still running.
@@ -70,7 +73,12 @@ func Build(ctx context.Context, o Options) error {
 	case TargetGoPlugin:
 		// Pin the host platform: an inherited GOOS/GOARCH would produce a
 		// binary the host cannot start.
-		env = append(env, "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+		goos, goarch := runtime.GOOS, runtime.GOARCH
+		if o.OS != "" || o.Arch != "" {
+			goos, goarch = o.OS, o.Arch
+			env = append(env, "CGO_ENABLED=0")
+		}
+		env = append(env, "GOOS="+goos, "GOARCH="+goarch)
 	default:
 		return fmt.Errorf("build plugin %s: unknown target %q (want %q or %q)", o.Dir, o.Target, TargetWasm, TargetGoPlugin)
 	}

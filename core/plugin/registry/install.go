@@ -41,7 +41,7 @@ func (r *Registry) Install(ctx context.Context, path string, o InstallOptions) (
 		return nil, fmt.Errorf("install plugin %s: %w", path, err)
 	}
 	defer cleanup()
-	p, err := r.installDir(src, o, record{}, false)
+	p, err := r.installDir(src, o, record{Origin: o.Origin}, false)
 	if err != nil {
 		return nil, fmt.Errorf("install plugin %s: %w", path, err)
 	}

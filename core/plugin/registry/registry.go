@@ -65,6 +65,19 @@ type Plugin struct {
 	// identifies the sources they were built from.
 	Bundled    bool   `json:"bundled,omitempty"`
 	SourceHash string `json:"sourceHash,omitempty"`
+	// Origin is where a plugin pulled from an OCI registry or an image
+	// layout file came from; zero for a local install.
+	Origin
+}
+
+// Origin says where an installed plugin was pulled from.
+type Origin struct {
+	// Source is the reference it was installed by (registry/repo:tag or
+	// registry/repo@sha256:...).
+	Source string `json:"source,omitempty"`
+	// SourceDigest is the digest of the OCI index it came from: what pins
+	// this version in its repository.
+	SourceDigest string `json:"sourceDigest,omitempty"`
 }
 
 // Ref is name@version.
@@ -80,6 +93,7 @@ type record struct {
 	SignedBy    string       `json:"signedBy,omitempty"`
 	Bundled     bool         `json:"bundled,omitempty"`
 	SourceHash  string       `json:"sourceHash,omitempty"`
+	Origin
 }
 
 // InstallOptions say what Install trusts and grants.
@@ -94,6 +108,8 @@ type InstallOptions struct {
 	Granted *Capabilities
 	// Progress receives build progress when PATH is a source directory.
 	Progress io.Writer
+	// Origin is recorded with the install (core/plugin/oci sets it).
+	Origin Origin
 }
 
 // Open opens (creating it if needed) the registry under dataDir.
@@ -199,7 +215,7 @@ func (r *Registry) load(name, version string, form Kind) (*Plugin, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, recordFile), err)
 	}
 	p.InstalledAt, p.Granted, p.SignedBy = rec.InstalledAt, rec.Granted, rec.SignedBy
-	p.Bundled, p.SourceHash = rec.Bundled, rec.SourceHash
+	p.Bundled, p.SourceHash, p.Origin = rec.Bundled, rec.SourceHash, rec.Origin
 	return p, nil
 }
 

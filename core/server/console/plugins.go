@@ -21,6 +21,7 @@ type pluginsView struct {
 
 type pluginRow struct {
 	Name, Version, Kind, Description, SHA256 string
+	Signer, Source, SourceDigest             string
 	Capabilities                             []string
 	Signed                                   bool
 	InstalledAt                              time.Time
@@ -53,6 +54,7 @@ func (con *Console) pluginsPage(c *fiber.Ctx) error {
 			row := pluginRow{
 				Name: p.Name, Version: p.Version, Kind: p.Kind, Description: p.Description, SHA256: p.SHA256,
 				Capabilities: p.Capabilities, Signed: p.Signed, InstalledAt: p.InstalledAt,
+				Signer: p.Signer, Source: p.Source, SourceDigest: p.SourceDigest,
 			}
 			for _, conn := range conns {
 				if _, builtin := connector.LookupBuiltin(conn.Config.Connector); builtin {

@@ -14,7 +14,8 @@ type fakePlugins struct{}
 
 func (fakePlugins) List(context.Context) ([]PluginInfo, error) {
 	return []PluginInfo{
-		{Name: "testpull", Version: "1.2.0", Kind: "wasm", Capabilities: []string{"fetch", "metadata"}, SHA256: "abcdef0123456789abcdef", Signed: true},
+		{Name: "testpull", Version: "1.2.0", Kind: "wasm", Capabilities: []string{"fetch", "metadata"}, SHA256: "abcdef0123456789abcdef", Signed: true,
+			Signer: "c2lnbmVyLWtleQ==", Source: "registry.test/junction/testpull:1.2.0", SourceDigest: "sha256:0f0e0d0c"},
 		{Name: "testpull", Version: "0.9.0", Kind: "wasm", Capabilities: []string{"fetch"}},
 		{Name: "marketo", Version: "2.0.0", Kind: "goplugin", Capabilities: []string{"perform: upsert_lead"}},
 	}, nil
@@ -29,6 +30,9 @@ func TestPluginsPage(t *testing.T) {
 	resp = f.login().get("/plugins")
 	body := resp.Body
 	mustContain(t, body, "<strong>marketo</strong>", "goplugin", `<span class="tag">perform: upsert_lead</span>`, "signed")
+	// A plugin pulled from a registry shows where from, its digest and signer.
+	mustContain(t, body, `signed by <code class="signer">c2lnbmVyLWtleQ==</code>`,
+		`from <code>registry.test/junction/testpull:1.2.0</code>`, `<code class="source-digest">sha256:0f0e0d0c</code>`)
 	if strings.Contains(body, "registry is not available") {
 		t.Error("registry reported missing")
 	}

@@ -121,6 +121,12 @@ type PluginInfo struct {
 	SHA256       string    `json:"sha256,omitempty"`
 	Signed       bool      `json:"signed,omitempty"`
 	InstalledAt  time.Time `json:"installedAt,omitzero"`
+	// Signer is the trusted key that verified the signature.
+	Signer string `json:"signer,omitempty"`
+	// Source and SourceDigest say where a plugin pulled from an OCI
+	// registry (or a saved layout file) came from.
+	Source       string `json:"source,omitempty"`
+	SourceDigest string `json:"sourceDigest,omitempty"`
 }
 
 // Directory searches the contact directory.
