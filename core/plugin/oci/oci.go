@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -70,7 +71,7 @@ var (
 	ErrForbidden    = errors.New("registry denied access (403)")
 	ErrNotFound     = errors.New("not found in the registry (404)")
 	ErrRateLimited  = errors.New("registry rate limit reached (429)")
-	ErrRedirect     = errors.New("registry redirected to another host")
+	ErrRedirect     = errors.New("registry redirected to another host (a blob host it may send downloads to is listed in " + EnvBlobHosts + ")")
 	ErrDigest       = errors.New("digest mismatch")
 	ErrNotRunnable  = errors.New("not runnable on this hub")
 )
@@ -79,6 +80,7 @@ var (
 type Client struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	blobHosts []string
 	steps     int
 	secrets   []string // credential values to scrub from errors
 }
@@ -94,11 +96,28 @@ type Options struct {
 	// RetrySteps is how many times a request answered 408/429/5xx is tried
 	// (with backoff); 0 means 3, 1 means no retry.
 	RetrySteps int
+	// BlobHosts are the hosts a registry may redirect a blob download to
+	// (GHCR, ECR and Docker Hub serve blobs from a storage host): an exact
+	// host, or ".example.com" for any host under it. nil means the
+	// environment's EnvBlobHosts. Any other redirect to another host is
+	// refused.
+	BlobHosts []string
 }
+
+// EnvBlobHosts is the environment variable listing, comma-separated, the
+// hosts a registry may redirect blob downloads to.
+const EnvBlobHosts = "JUNCTION_REGISTRY_BLOB_HOSTS"
 
 // NewClient returns a Client. Redirects to another host are always refused.
 func NewClient(o Options) *Client {
-	c := &Client{keychain: o.Keychain, transport: o.Transport, steps: o.RetrySteps}
+	c := &Client{keychain: o.Keychain, transport: o.Transport, steps: o.RetrySteps, blobHosts: o.BlobHosts}
+	if c.blobHosts == nil {
+		for _, h := range strings.Split(os.Getenv(EnvBlobHosts), ",") {
+			if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+				c.blobHosts = append(c.blobHosts, h)
+			}
+		}
+	}
 	if c.transport == nil {
 		c.transport = http.DefaultTransport
 	}
@@ -129,7 +148,7 @@ func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(c.keychain),
-		remote.WithTransport(&sameHostTransport{base: c.transport}),
+		remote.WithTransport(&sameHostTransport{base: c.transport, blobHosts: c.blobHosts}),
 		remote.WithRetryBackoff(b),
 		remote.WithUserAgent("junction-plugin"),
 	}
@@ -139,7 +158,16 @@ func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
 // the HTTP client follows it: a registry must serve its own blobs, so a
 // compromised or misconfigured registry cannot send the client (and, for a
 // naive client, its credentials) elsewhere.
-type sameHostTransport struct{ base http.RoundTripper }
+//
+// A blob download may go to a host listed in BlobHosts, without a scheme
+// downgrade: blobs are addressed by digest and every digest is checked
+// after the download, so the storage host cannot change what is
+// installed, and the auth transport adds the registry's credentials only
+// to the registry's own host.
+type sameHostTransport struct {
+	base      http.RoundTripper
+	blobHosts []string
+}
 
 func (t *sameHostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
@@ -148,6 +176,9 @@ func (t *sameHostTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	loc, lerr := resp.Location()
 	if lerr != nil || loc.Host == "" || loc.Host == req.URL.Host {
+		return resp, err
+	}
+	if t.blobAllowed(req, loc) {
 		return resp, err
 	}
 	_ = resp.Body.Close()
@@ -225,3 +256,21 @@ func (e redactedError) Error() string {
 	return strings.ReplaceAll(e.err.Error(), e.secret, redactedCredential)
 }
 func (e redactedError) Unwrap() error { return e.err }
+
+// blobAllowed says whether a redirect of req to loc is a blob download
+// sent to a listed storage host, with no downgrade from https.
+func (t *sameHostTransport) blobAllowed(req *http.Request, loc *url.URL) bool {
+	if req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/blobs/sha256:") {
+		return false
+	}
+	if req.URL.Scheme == "https" && loc.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(loc.Hostname())
+	for _, h := range t.blobHosts {
+		if host == h || strings.HasPrefix(h, ".") && strings.HasSuffix(host, h) {
+			return true
+		}
+	}
+	return false
+}
