@@ -233,6 +233,40 @@
 // single stream's append rate is bounded by one machine however many
 // Junction nodes feed it.
 //
+// The whole hub (task bench:cluster: loadgen -cluster -aa -d 60s, c64
+// posting the 1.1 KB Segment track event of issue 12 through the hook
+// path, 202 after the append is acknowledged; junction, natsnode
+// processes and the clients on the same 2 cores, load average 1.6 at the
+// start and 9.1 at the end, with other engineers' work):
+//
+//	                       run 1                        A/A repeat
+//	                       req/s  p50     p99      CPU   req/s  p50     p99
+//	1 node, Badger         14,438 3.9 ms  13.5 ms  46 µs 11,800 4.3 ms  18.4 ms
+//	1 node, R1 (1 server)  12,053 4.7 ms  14.5 ms 109 µs  8,999 6.3 ms  19.2 ms
+//	3 nodes, R3 (3 servers) 5,332 10.6 ms 36.3 ms 213 µs  6,136 8.9 ms  32.3 ms
+//
+// CPU is per accepted request, hubs and NATS servers together (R1: 65 µs
+// in the hub, 44 in NATS; R3: 94 and 119, summed over three of each).
+// Ground truth held in every run (events in the log = 202s plus the
+// requests in flight at the end) and every node's log lag was 0 within
+// 5 s. The hubs cost more per request in a cluster (94 µs summed against
+// 65), probably because every node tails every event and run write
+// (not profiled).
+//
+// On three machines (on paper, not measured): each runs one hub and one
+// server and takes a third of the clients. Per request, the hubs spend
+// 94 µs in all, about 31 µs on each machine, and the servers 119 µs, of
+// which the stream leader, which orders and replicates every write, takes
+// the largest share. If that share is half, the leader's machine spends
+// about 31 + 60 = 91 µs a request: two cores there bound the cluster near
+// 2 / 91 µs, about 22k req/s, roughly four times the R3 rate on this one
+// machine and above its single-node Badger rate. Latency then comes from
+// the network round trip to a quorum instead of from sharing two cores,
+// so the clients need more concurrency for the same rate (rate =
+// concurrency / latency). Adding Junction nodes beyond three scales the
+// hook path but not the stream: one leader orders every write, so a
+// single stream's rate is bounded by one machine.
+//
 // The issue measured the bare JetStream publish path on the same machine,
 // unloaded: R1 50.2k msgs/s, p99 4.0 ms; R1 sync_always 4.6k/s, p99 23 ms;
 // R3 27.0k/s, p99 8.3 ms. A keyed append costs one more round trip (the
