@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/junctionhub/junction/core/config"
@@ -131,9 +132,20 @@ type Sync struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
+	applyMu sync.Mutex // one apply at a time: the watch and the retry loop
+
 	mu      sync.Mutex
 	refused map[string]Refusal
+	// retry holds the objects whose last apply failed for a reason that
+	// may pass (the cluster did not answer in time): the retry loop tries
+	// them again, while a refusal by this node's checks stays until the
+	// object changes.
+	retry map[string]bool
 }
+
+// retryEvery is how often objects that could not be fetched are tried
+// again.
+const retryEvery = 5 * time.Second
 
 // Start applies every object in the bucket, then keeps watching it until
 // Close. It returns when the first pass is done, or with ctx's error.
@@ -148,9 +160,10 @@ func Start(ctx context.Context, o Options) (*Sync, error) {
 		cancel()
 		return nil, fmt.Errorf("watch the cluster's plugins: %w", err)
 	}
-	s := &Sync{o: o, watcher: w, cancel: cancel, done: make(chan struct{}), refused: map[string]Refusal{}}
+	s := &Sync{o: o, watcher: w, cancel: cancel, done: make(chan struct{}), refused: map[string]Refusal{}, retry: map[string]bool{}}
 	initial := make(chan struct{})
 	go s.run(wctx, initial)
+	go s.retryLoop(wctx)
 	select {
 	case <-initial:
 		return s, nil
@@ -179,6 +192,8 @@ func (s *Sync) run(ctx context.Context, initial chan struct{}) {
 // apply makes the node's registry agree with one object, if its checks
 // allow.
 func (s *Sync) apply(ctx context.Context, info *jetstream.ObjectInfo) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	id := info.Name
 	ref, err := registry.ParseRef(id)
 	if err != nil || ref.Version == "" || ref.Form == "" {
@@ -213,7 +228,8 @@ func (s *Sync) apply(ctx context.Context, info *jetstream.ObjectInfo) {
 	obj, err := s.o.Bucket.Get(actx, id)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.refuse(info, fmt.Errorf("fetch from the cluster: %w", err))
+			s.refuse(info, fmt.Errorf("fetch from the cluster (tried again every %s): %w", retryEvery, err))
+			s.setRetry(id, true)
 		}
 		return
 	}
@@ -221,6 +237,9 @@ func (s *Sync) apply(ctx context.Context, info *jetstream.ObjectInfo) {
 	p, err := s.o.Registry.InstallShared(actx, obj, id, s.o.Install)
 	if err != nil {
 		s.refuse(info, err)
+		// A read cut short by the cluster is worth another try; a check
+		// this node made is not.
+		s.setRetry(id, ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)))
 		return
 	}
 	s.clear(id)
@@ -241,7 +260,49 @@ func (s *Sync) refuse(info *jetstream.ObjectInfo, err error) {
 func (s *Sync) clear(id string) {
 	s.mu.Lock()
 	delete(s.refused, id)
+	delete(s.retry, id)
 	s.mu.Unlock()
+}
+
+func (s *Sync) setRetry(id string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.retry[id] = true
+	} else {
+		delete(s.retry, id)
+	}
+}
+
+// retryLoop applies again, every retryEvery, the objects that could not be
+// fetched, reading each one's current state (it may have changed or gone).
+func (s *Sync) retryLoop(ctx context.Context) {
+	t := time.NewTicker(retryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		ids := make([]string, 0, len(s.retry))
+		for id := range s.retry {
+			ids = append(ids, id)
+		}
+		s.mu.Unlock()
+		for _, id := range ids {
+			info, err := s.o.Bucket.GetInfo(ctx, id, jetstream.GetObjectInfoShowDeleted())
+			switch {
+			case errors.Is(err, jetstream.ErrObjectNotFound):
+				s.clear(id)
+			case err != nil:
+				// Still unreachable: next tick.
+			default:
+				s.apply(ctx, info)
+			}
+		}
+	}
 }
 
 // Refused lists the bucket's objects this node refused, by ID.

@@ -286,7 +286,10 @@
 // and installs what it lacks through the same checks as a local install,
 // against its own trusted_keys and require_signatures: the bucket is never
 // trusted, and an object a node refuses is logged and listed under
-// "refused" in its GET /api/v1/plugins. A node applies the whole bucket,
+// "refused" in its GET /api/v1/plugins; one the cluster did not serve in
+// time is listed too, and fetched again every 5 seconds until it installs
+// (a refusal by the node's own checks stays until the object changes).
+// A node applies the whole bucket,
 // tombstones included, before it validates its configuration, so a node
 // that starts later (or was down during a removal) agrees with the
 // cluster before it opens a connection. A plugin arriving while a node
