@@ -26,19 +26,25 @@ func harness(n int) storetest.Harness {
 	clusters := map[string]*natstest.Cluster{}
 	return storetest.Harness{
 		Open: func(t *testing.T, dir string) store.Store {
-			mu.Lock()
-			c, ok := clusters[dir]
-			if !ok {
-				c = natstest.Start(t, dir, n, natstest.Options{})
-				clusters[dir] = c
-				t.Cleanup(func() {
-					mu.Lock()
-					delete(clusters, dir)
-					mu.Unlock()
-					c.Shutdown()
-				})
-			}
-			mu.Unlock()
+			// Unlocked by defer: a Start that fails the test (t.Fatal
+			// ends the goroutine) must not leave every later test
+			// waiting on the lock.
+			c := func() *natstest.Cluster {
+				mu.Lock()
+				defer mu.Unlock()
+				c, ok := clusters[dir]
+				if !ok {
+					c = natstest.Start(t, dir, n, natstest.Options{})
+					clusters[dir] = c
+					t.Cleanup(func() {
+						mu.Lock()
+						delete(clusters, dir)
+						mu.Unlock()
+						c.Shutdown()
+					})
+				}
+				return c
+			}()
 			return openOn(t, c, n)
 		},
 		Crash: func(t *testing.T, s store.Store) {

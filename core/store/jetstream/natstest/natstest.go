@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,9 +76,9 @@ func (c *Cluster) start(t testing.TB) {
 		go s.Start()
 		c.Servers = append(c.Servers, s)
 	}
-	for _, s := range c.Servers {
-		if !s.ReadyForConnections(30 * time.Second) {
-			t.Fatalf("nats server %s did not start", s.Name())
+	for i, s := range c.Servers {
+		if !s.ReadyForConnections(startWait) {
+			t.Fatalf("nats server %s did not start within %s%s", s.Name(), startWait, portNote(c.opts[i].Host, c.opts[i].Port))
 		}
 	}
 	if len(c.Servers) > 1 {
@@ -145,10 +146,26 @@ func (c *Cluster) StartNode(t testing.TB, i int) {
 		t.Fatalf("nats server: %v", err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		t.Fatalf("nats server %s did not start", s.Name())
+	if !s.ReadyForConnections(startWait) {
+		t.Fatalf("nats server %s did not start within %s%s", s.Name(), startWait, portNote(cp.Host, cp.Port))
 	}
 	c.Servers[i] = s
+}
+
+// startWait bounds a server's start, JetStream recovery of its files
+// included: generous, as a race-detector build on a loaded machine
+// recovers slowly.
+const startWait = 90 * time.Second
+
+// portNote says whether the server's client port is taken by someone else
+// (another test may have been handed the same free port).
+func portNote(host string, port int) string {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Sprintf(" (port %d is in use: %v)", port, err)
+	}
+	l.Close()
+	return ""
 }
 
 func freePort(t testing.TB) int {
