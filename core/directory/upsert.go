@@ -82,14 +82,11 @@ func (s *Service) upsert(ctx context.Context, d *dirConf, in ContactInput, extra
 			// Nobody has this person: claim every rule's key for a new
 			// contact (cluster.go). Losing one means another writer of the
 			// store just did.
-			cid, via = newID("CID_"), claims[0].key
-			ok, err := s.claimAll(ctx, d, claims, cid)
-			if err != nil {
-				return nil, false, err
+			c, created, ok, err := s.create(ctx, d, claims, in, extra)
+			if err != nil || ok {
+				return c, created, err
 			}
-			if !ok {
-				continue
-			}
+			continue
 		}
 		c, created, err := s.apply(ctx, d, cid, via, in, extra)
 		if errors.Is(err, errStale) {
@@ -121,13 +118,50 @@ func (s *Service) resolve(ctx context.Context, claims []claim) (cid, via string,
 // batch. A claim without a record (its writer crashed) becomes a new
 // contact with the claimed ID.
 func (s *Service) apply(ctx context.Context, d *dirConf, cid, via string, in ContactInput, extra extraFunc) (*Contact, bool, error) {
-	unlock := s.locks.lock("contact/" + cid)
-	defer unlock()
-	unlockStore, err := s.lockContact(ctx, d, cid)
+	unlock, err := s.lockAll(ctx, d, cid)
 	if err != nil {
 		return nil, false, err
 	}
-	defer unlockStore()
+	defer unlock()
+	return s.applyLocked(ctx, d, cid, via, in, extra)
+}
+
+// create claims every dedup key for a new contact and writes it, holding
+// the new contact's lock from before the first claim to the write. Another
+// node that resolves one of those claims in the meantime waits for the
+// lock instead of taking the claim for a contact that crashed before its
+// record was written and creating it itself: if this create then loses a
+// later claim and gives the first back, that node would have made a second
+// contact for the person (TestDedupAcrossNodes, "through different rules").
+// ok is false, with nothing written, when another contact holds a claim.
+func (s *Service) create(ctx context.Context, d *dirConf, claims []claim, in ContactInput, extra extraFunc) (c *Contact, created, ok bool, err error) {
+	cid := newID("CID_")
+	unlock, err := s.lockAll(ctx, d, cid)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer unlock()
+	if ok, err := s.claimAll(ctx, d, claims, cid); err != nil || !ok {
+		return nil, false, false, err
+	}
+	c, created, err = s.applyLocked(ctx, d, cid, claims[0].key, in, extra)
+	return c, created, err == nil, err
+}
+
+// lockAll takes contact cid's in-process lock and, on a shared store, its
+// store lock, and returns their release.
+func (s *Service) lockAll(ctx context.Context, d *dirConf, cid string) (func(), error) {
+	unlock := s.locks.lock("contact/" + cid)
+	unlockStore, err := s.lockContact(ctx, d, cid)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() { unlockStore(); unlock() }, nil
+}
+
+// applyLocked is apply with the contact's locks held.
+func (s *Service) applyLocked(ctx context.Context, d *dirConf, cid, via string, in ContactInput, extra extraFunc) (*Contact, bool, error) {
 	// Only the holder of this contact's lock moves claims that point at it,
 	// so once checked here, via stays ours until the batch commits.
 	owner, err := s.kv.Get(ctx, via)
