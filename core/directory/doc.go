@@ -56,7 +56,10 @@
 // ("dir/<d>/lk/<cid>", SetNX with a 30 s TTL, given back by
 // CompareAndSwap): two nodes never read-modify-write one contact at once,
 // and of two nodes that resolved the same new claim only the first creates
-// the record. Because the claims are store-wide CAS, dedup holds across
+// the record. A new contact holds its store lock from its first claim to
+// its record, so a node that resolves one of those claims waits, and does
+// not take a claim its creator may still give back for a crashed writer's
+// (which would leave two contacts). Because the claims are store-wide CAS, dedup holds across
 // nodes: concurrent inputs of one person on any nodes, through one rule or
 // different ones, leave one contact (cluster.go). On Badger, which one
 // process opens at a time, the store lock is skipped.
@@ -65,8 +68,9 @@
 // released claims, a transaction, the idempotency result) is written in one
 // atomic batch through Log().AppendWithKV with no events: a crash leaves
 // either all of it or none. A claim whose contact record was never written
-// (a crash between the two) is adopted by the next upsert that finds it, so
-// it does not block that person. Since a transaction and the idempotency
+// (a crash between the two) is adopted by the next upsert that finds it
+// (on a shared store, once the crashed writer's lock has expired), so it
+// does not block that person. Since a transaction and the idempotency
 // result of its task commit together, a retried task adds it exactly once.
 //
 // # Survey distributions
