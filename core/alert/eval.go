@@ -222,6 +222,9 @@ func (e *Engine) evaluate(ctx context.Context, rt *runtime, now time.Time) {
 	switch {
 	case holds && !st.Firing:
 		st.Firing, st.Since = true, now
+		// The gauge moves before the notice is queued: a reader who got
+		// the notice must not see the old state in /metrics.
+		e.metrics.setFiring(rt.def.Name, true)
 		st.Total, st.Pending = made, made
 		st.Announced = false
 		if cooled {
@@ -242,6 +245,7 @@ func (e *Engine) evaluate(ctx context.Context, rt *runtime, now time.Time) {
 		}
 	case !holds && st.Firing:
 		st.Firing = false
+		e.metrics.setFiring(rt.def.Name, false)
 		if st.Announced {
 			e.notify(ctx, rt, KindResolved, now)
 		} else {
