@@ -49,16 +49,26 @@ func GetHTTPRequest(d *Decoder, r *pluginsdk.HTTPRequest) {
 	r.Timeout = time.Duration(d.I64())
 }
 
+// FlatHTTPRequest is a request as GetHTTPRequestFlat decodes it: the
+// request, and its headers left in the envelope as the request's
+// HeaderLookup. One allocation holds both; a RawMulti stored in the lookup
+// by value would take a second, and each costs a Go guest about as much as
+// decoding the whole envelope.
+type FlatHTTPRequest struct {
+	pluginsdk.HTTPRequest
+	Headers RawMulti
+}
+
 // GetHTTPRequestFlat is GetHTTPRequest for a pluginsdk.FlatHeaders
 // connector: the headers stay in the envelope, where HeaderValue reads them,
 // instead of becoming a map. The wire is the same.
-func GetHTTPRequestFlat(d *Decoder, r *pluginsdk.HTTPRequest) {
+func GetHTTPRequestFlat(d *Decoder, r *FlatHTTPRequest) {
 	r.Method = d.String()
 	r.URL = d.String()
 	r.Path = d.String()
 	r.Query = d.Multi()
-	if h := d.RawMulti(); len(h) > 0 {
-		r.SetHeaderLookup(h)
+	if r.Headers = d.RawMulti(); len(r.Headers) > 0 {
+		r.SetHeaderLookup(&r.Headers)
 	}
 	r.Body = d.Bytes()
 	r.RemoteAddr = d.String()
@@ -107,9 +117,20 @@ func getEvents(d *Decoder) []pluginsdk.Event {
 	return evs
 }
 
-func PutReceiveResult(e *Encoder, r *pluginsdk.ReceiveResult) {
+func PutReceiveResult(e *Encoder, r *pluginsdk.ReceiveResult) { PutReceiveResultCached(e, r, nil) }
+
+// PutReceiveResultCached is PutReceiveResult with the response headers
+// written through c (Encoder.MultiCached) when c is not nil: the guest glue
+// keeps one cache per instance. The bytes decode the same.
+func PutReceiveResultCached(e *Encoder, r *pluginsdk.ReceiveResult, c *MultiCache) {
 	putEvents(e, r.Events)
-	PutHTTPResponse(e, &r.Response)
+	if c == nil {
+		PutHTTPResponse(e, &r.Response)
+	} else {
+		e.U32(uint32(r.Response.Status))
+		e.MultiCached(r.Response.Header, c)
+		e.Bytes(r.Response.Body)
+	}
 	e.U32(uint32(len(r.Rejected)))
 	for _, ie := range r.Rejected {
 		e.U32(uint32(ie.Index))
