@@ -31,9 +31,6 @@ var g struct {
 	// resp holds the last response until the next junction_handle call, which
 	// keeps it reachable for the host to copy.
 	resp abi.Encoder
-	// respHeaders is the encoding of the last receive response's headers,
-	// reused while a connector answers with the same ones.
-	respHeaders abi.MultiCache
 	// minLevel is the least log level the connection's logger records.
 	minLevel slog.Level
 	// ctx is the context of the call in progress.
@@ -200,7 +197,7 @@ func dispatch(role, n int32) (err error) {
 			if res == nil {
 				res = &pluginsdk.ReceiveResult{}
 			}
-			abi.PutReceiveResultCached(&g.resp, res, &g.respHeaders)
+			abi.PutReceiveResult(&g.resp, res)
 		}
 		if g.ctx.resultGiven {
 			releaseResult() // encoded, or not returned at all
