@@ -122,7 +122,7 @@ func (h *Hello) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plugi
 	} else if b != '{' {
 		return nil, pluginsdk.BadRequest("body must be a JSON object or an array of objects")
 	}
-	res := &pluginsdk.ReceiveResult{Events: make([]pluginsdk.Event, 0, len(docs))}
+	res := pluginsdk.NewReceiveResult(ctx, len(docs))
 	// Allocation-light on purpose: in a Go Wasm guest every heap allocation
 	// costs about a microsecond.
 	var small [16][]byte

@@ -208,10 +208,9 @@ func (s *Salesforce) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*
 			"organization %s is not allowed to send to this connection: add it to config.organization_ids (compared on its first 15 characters, case-sensitively)",
 			clip(msg.OrganizationID))), nil
 	}
-	res := &pluginsdk.ReceiveResult{
-		Events:   make([]pluginsdk.Event, len(msg.Notifications)),
-		Response: pluginsdk.HTTPResponse{Status: 200, Header: xmlHeader, Body: ackBody},
-	}
+	res := pluginsdk.NewReceiveResult(ctx, len(msg.Notifications))
+	res.Events = res.Events[:len(msg.Notifications)]
+	res.Response = pluginsdk.HTTPResponse{Status: 200, Header: xmlHeader, Body: ackBody}
 	for i, n := range msg.Notifications {
 		o := fields.NewObject(make([]byte, 0, len(n.Fields)+160))
 		o.String("object", n.Object)

@@ -158,9 +158,9 @@ func (s *Segment) Receive(ctx context.Context, req *pluginsdk.HTTPRequest) (*plu
 	}
 	var res *pluginsdk.ReceiveResult
 	if docs == nil {
-		res, err = s.single(body, &v, ep.typ)
+		res, err = s.single(ctx, body, &v, ep.typ)
 	} else {
-		res, err = s.batch(docs, v[pSentAt])
+		res, err = s.batch(ctx, docs, v[pSentAt])
 	}
 	// Browsers (analytics.js) post from other origins: the host's spec.cors
 	// answers their preflight and grants the answer, for every connector
@@ -183,7 +183,7 @@ func (s *Segment) bodyKey(raw []byte) error {
 	return pluginsdk.Unauthorized("the writeKey in the body is not this connection's")
 }
 
-func (s *Segment) single(msg []byte, v *[nPaths][]byte, typ string) (*pluginsdk.ReceiveResult, error) {
+func (s *Segment) single(ctx context.Context, msg []byte, v *[nPaths][]byte, typ string) (*pluginsdk.ReceiveResult, error) {
 	if len(msg) > maxMessageBytes {
 		return nil, pluginsdk.BadRequest("the message is %d bytes, over Segment's limit of 32 KB (%d bytes) per message", len(msg), maxMessageBytes)
 	}
@@ -191,10 +191,13 @@ func (s *Segment) single(msg []byte, v *[nPaths][]byte, typ string) (*pluginsdk.
 	if reason != "" {
 		return nil, pluginsdk.BadRequest("%s", reason)
 	}
-	return &pluginsdk.ReceiveResult{Events: []pluginsdk.Event{ev}, Response: okResponse()}, nil
+	res := pluginsdk.NewReceiveResult(ctx, 1)
+	res.Events = append(res.Events, ev)
+	res.Response = okResponse()
+	return res, nil
 }
 
-func (s *Segment) batch(docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult, error) {
+func (s *Segment) batch(ctx context.Context, docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult, error) {
 	if len(docs) == 0 {
 		return nil, pluginsdk.BadRequest("the batch holds no messages")
 	}
@@ -202,7 +205,7 @@ func (s *Segment) batch(docs [][]byte, sentAt []byte) (*pluginsdk.ReceiveResult,
 		return nil, &pluginsdk.Error{Status: 413, Code: "too_many_events", Message: fmt.Sprintf(
 			"the request holds %d messages, more than this connection's limit of %d (config.max_events); nothing was stored: send smaller batches", len(docs), s.maxEvents)}
 	}
-	res := &pluginsdk.ReceiveResult{Events: make([]pluginsdk.Event, 0, len(docs))}
+	res := pluginsdk.NewReceiveResult(ctx, len(docs))
 	reject := func(i int, format string, args ...any) {
 		res.Rejected = append(res.Rejected, pluginsdk.ItemError{Index: i, Message: fmt.Sprintf(format, args...)})
 	}

@@ -78,13 +78,34 @@ func (o *Object) Bytes() []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// unescaped marks the bytes AppendString copies as they are: printable ASCII
+// other than the quote and the backslash.
+var unescaped = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and
 // U+2028/U+2029 are escaped, as with encoding/json; HTML characters are not
 // escaped (payloads are not HTML).
 func AppendString(dst []byte, s string) []byte {
+	// Keys and most values need no escaping: find that out with one table
+	// load per byte, then copy s whole. In a Go guest the byte loop below,
+	// with its four comparisons per byte, was the largest single item of
+	// the hello mapping (pluginsdk/RATIONALE.md §8).
+	i := 0
+	for i < len(s) && unescaped[s[i]] {
+		i++
+	}
 	dst = append(dst, '"')
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -19,6 +19,13 @@ import (
 // this state needs no locking. It lives for the instance's lifetime.
 var g struct {
 	conn pluginsdk.Connector
+	// The roles conn implements, asserted once: a type assertion to an
+	// interface is a table lookup per call in a Go guest.
+	receiver pluginsdk.Receiver
+	flat     bool // conn implements pluginsdk.FlatHeaders
+	// result is what pluginsdk.NewReceiveResult hands out under Wasm, emptied
+	// per call (see callContext.ReceiveResult).
+	result pluginsdk.ReceiveResult
 	// req is the buffer the host writes requests into (junction_buffer).
 	req []byte
 	// resp holds the last response until the next junction_handle call, which
@@ -38,6 +45,41 @@ var g struct {
 type callContext struct {
 	deadline time.Time
 	done     chan struct{}
+	// resultGiven is set once ReceiveResult has handed out g.result in this
+	// call; a second result must be a distinct one.
+	resultGiven bool
+}
+
+// ReceiveResult implements pluginsdk.ReceiveResultSource: the glue encodes
+// the result Receive returns before the call ends (exportHandle), so the next
+// call may empty and refill the same one.
+func (c *callContext) ReceiveResult(n int) *pluginsdk.ReceiveResult {
+	if c.resultGiven {
+		return nil
+	}
+	c.resultGiven = true
+	ev := g.result.Events[:0]
+	if cap(ev) < n {
+		ev = make([]pluginsdk.Event, 0, n)
+	}
+	g.result = pluginsdk.ReceiveResult{Events: ev, Rejected: g.result.Rejected[:0]}
+	return &g.result
+}
+
+// releaseResult drops what g.result refers to once it has been encoded:
+// payloads alias the request they came from, which would otherwise stay
+// reachable until the next call; and the slices of an unusually large batch
+// are not kept for the instance's lifetime.
+func releaseResult() {
+	clear(g.result.Events[:cap(g.result.Events)])
+	clear(g.result.Rejected[:cap(g.result.Rejected)])
+	if cap(g.result.Events) > 1024 {
+		g.result.Events = nil
+	}
+	if cap(g.result.Rejected) > 1024 {
+		g.result.Rejected = nil
+	}
+	g.result.Response = pluginsdk.HTTPResponse{}
 }
 
 func (c *callContext) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
@@ -134,27 +176,33 @@ func dispatch(role, n int32) (err error) {
 	case abi.RoleConfigure:
 		return configure(ctx, c, &d)
 	case abi.RoleReceive:
-		r, ok := c.(pluginsdk.Receiver)
-		if !ok {
+		r := g.receiver
+		if r == nil {
 			return missing(c, "receive")
 		}
-		var req pluginsdk.HTTPRequest
-		if _, flat := c.(pluginsdk.FlatHeaders); flat {
-			abi.GetHTTPRequestFlat(&d, &req)
+		var req *pluginsdk.HTTPRequest
+		if g.flat {
+			fr := new(abi.FlatHTTPRequest)
+			abi.GetHTTPRequestFlat(&d, fr)
+			req = &fr.HTTPRequest
 		} else {
-			abi.GetHTTPRequest(&d, &req)
+			req = new(pluginsdk.HTTPRequest)
+			abi.GetHTTPRequest(&d, req)
 		}
 		if d.Err() != nil {
 			return malformed(d.Err())
 		}
-		res, err := r.Receive(ctx, &req)
-		if err != nil {
-			return err
+		res, err := r.Receive(ctx, req)
+		if err == nil {
+			if res == nil {
+				res = &pluginsdk.ReceiveResult{}
+			}
+			abi.PutReceiveResult(&g.resp, res)
 		}
-		if res == nil {
-			res = &pluginsdk.ReceiveResult{}
+		if g.ctx.resultGiven {
+			releaseResult() // encoded, or not returned at all
 		}
-		abi.PutReceiveResult(&g.resp, res)
+		return err
 	case abi.RoleFetch:
 		f, ok := c.(pluginsdk.Fetcher)
 		if !ok {
@@ -215,6 +263,8 @@ func connector() (pluginsdk.Connector, error) {
 			return nil, &pluginsdk.Error{Code: "abi", Message: "no connector registered: call pluginsdk.Register from an init function"}
 		}
 		g.conn = f()
+		g.receiver, _ = g.conn.(pluginsdk.Receiver)
+		_, g.flat = g.conn.(pluginsdk.FlatHeaders)
 	}
 	return g.conn, nil
 }

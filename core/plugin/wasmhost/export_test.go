@@ -78,3 +78,6 @@ func SpinningInit() []byte {
 
 // Instrument exposes instrument to the external tests.
 var Instrument = instrument
+
+// GuestGOGC is the GOGC every instance starts with.
+const GuestGOGC = guestGOGC

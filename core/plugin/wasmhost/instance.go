@@ -72,8 +72,8 @@ func instanceFrom(ctx context.Context) *instance {
 }
 
 // instantiate creates and initialises an instance: no filesystem, no
-// environment, no arguments; stdout and stderr go to the logger; real clocks
-// and a cryptographic random source.
+// arguments, no environment but GOGC and GOMEMLIMIT (guestGCEnv); stdout and
+// stderr go to the logger; real clocks and a cryptographic random source.
 func (m *Module) instantiate(ctx context.Context, owner *Connector) (*instance, error) {
 	in := &instance{m: m, owner: owner}
 	in.stderr = &guestOutput{in: in, stream: "stderr", level: slog.LevelWarn, keepTail: true}
@@ -88,6 +88,9 @@ func (m *Module) instantiate(ctx context.Context, owner *Connector) (*instance, 
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader)
+	for _, kv := range m.env {
+		cfg = cfg.WithEnv(kv[0], kv[1])
+	}
 	mod, err := m.r.rt.InstantiateModule(withGuestMemory(callCtx{ctx, in}), m.cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w%s", err, in.stderr.tailNote())

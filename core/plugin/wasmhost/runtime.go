@@ -6,9 +6,10 @@
 // RuntimeOptions.CacheDir is set) and checks its ABI and Spec; a Module then
 // yields one Connector per configured connection, backed by a pool of
 // instances. Each call runs under a deadline (the runaway instance is closed
-// and replaced), within a memory limit, with no filesystem, sockets,
-// environment or arguments: the guest reaches the world only through the host
-// functions of the connection's pluginsdk.Context (HTTP, KV, Log).
+// and replaced), within a memory limit, with no filesystem, sockets or
+// arguments, and no environment but the Go GC settings the host chooses
+// (guestgc.go): the guest reaches the world only through the host functions
+// of the connection's pluginsdk.Context (HTTP, KV, Log).
 //
 // The ABI is defined in pluginsdk/wasm/abi; pluginsdk/RATIONALE.md explains it.
 package wasmhost
@@ -112,6 +113,9 @@ type Module struct {
 	cm    wazero.CompiledModule
 	spec  pluginsdk.Spec
 	label string // name@version, for errors and logs
+	// env is every instance's environment: the guest's GC settings only
+	// (guestGCEnv), never the host's.
+	env [][2]string
 }
 
 // Compile compiles a module (from the disk cache when possible), then runs
@@ -131,6 +135,7 @@ func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		_ = cm.Close(ctx)
 		return nil, fmt.Errorf("wasm module: %w", err)
 	}
+	m.env = guestGCEnv(cm, r.opts.MemoryLimitPages)
 	compiled := time.Since(start)
 	if err := m.readSpec(ctx); err != nil {
 		_ = cm.Close(ctx)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -177,8 +178,22 @@ func TestNoWayOutOfTheSandbox(t *testing.T) {
 			t.Errorf("%s succeeded inside the guest: %v", k, report)
 		}
 	}
-	if report["readfile_bytes"] != "0" || report["env"] != "0" || report["args"] != "0" {
+	if report["readfile_bytes"] != "0" || report["args"] != "0" {
 		t.Errorf("the guest saw host data: %v", report)
+	}
+	// The environment holds the GC settings the host chose, nothing of its own.
+	env := strings.Fields(report["env"])
+	if len(env) != 2 || env[0] != "GOGC="+strconv.Itoa(wasmhost.GuestGOGC) || !strings.HasPrefix(env[1], "GOMEMLIMIT=") {
+		t.Fatalf("guest environment %q, want GOGC=%d and GOMEMLIMIT only", report["env"], wasmhost.GuestGOGC)
+	}
+	// ... and the guest's runtime runs with them: a GC percent of GOGC, and
+	// a soft memory limit under the instance's 64 MiB hard one.
+	if report["gogc"] != strconv.Itoa(wasmhost.GuestGOGC) {
+		t.Errorf("guest GC percent %s, want %d", report["gogc"], wasmhost.GuestGOGC)
+	}
+	limit, err := strconv.ParseInt(report["memlimit"], 10, 64)
+	if err != nil || report["memlimit"] != strings.TrimPrefix(env[1], "GOMEMLIMIT=") || limit < 32<<20 || limit > 64<<20*7/8 {
+		t.Errorf("guest memory limit %s (env %s), want the GOMEMLIMIT set, between 32 MiB and 7/8 of 64 MiB", report["memlimit"], env[1])
 	}
 }
 

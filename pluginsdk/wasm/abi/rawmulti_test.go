@@ -13,7 +13,8 @@ func TestGetHTTPRequestFlat(t *testing.T) {
 		Body:   []byte(`{"x":1}`), RemoteAddr: "203.0.113.7:1", Timeout: 5}
 	var e Encoder
 	PutHTTPRequest(&e, &in)
-	var full, flat pluginsdk.HTTPRequest
+	var full pluginsdk.HTTPRequest
+	var flat FlatHTTPRequest
 	GetHTTPRequest(NewDecoder(e.B), &full)
 	d := NewDecoder(e.B)
 	if GetHTTPRequestFlat(d, &flat); d.Err() != nil || len(d.Rest()) != 0 {
@@ -30,7 +31,7 @@ func TestGetHTTPRequestFlat(t *testing.T) {
 	// A truncated envelope is an error, as for the map.
 	for n := 0; n < len(e.B); n++ {
 		d := NewDecoder(e.B[:n])
-		var r pluginsdk.HTTPRequest
+		var r FlatHTTPRequest
 		if GetHTTPRequestFlat(d, &r); d.Err() == nil {
 			t.Fatalf("envelope cut at %d of %d decoded", n, len(e.B))
 		}

@@ -49,16 +49,26 @@ func GetHTTPRequest(d *Decoder, r *pluginsdk.HTTPRequest) {
 	r.Timeout = time.Duration(d.I64())
 }
 
+// FlatHTTPRequest is a request as GetHTTPRequestFlat decodes it: the
+// request, and its headers left in the envelope as the request's
+// HeaderLookup. One allocation holds both; a RawMulti stored in the lookup
+// by value would take a second, and an allocation costs a Go guest about a
+// quarter of a microsecond (pluginsdk/RATIONALE.md §6).
+type FlatHTTPRequest struct {
+	pluginsdk.HTTPRequest
+	Headers RawMulti
+}
+
 // GetHTTPRequestFlat is GetHTTPRequest for a pluginsdk.FlatHeaders
 // connector: the headers stay in the envelope, where HeaderValue reads them,
 // instead of becoming a map. The wire is the same.
-func GetHTTPRequestFlat(d *Decoder, r *pluginsdk.HTTPRequest) {
+func GetHTTPRequestFlat(d *Decoder, r *FlatHTTPRequest) {
 	r.Method = d.String()
 	r.URL = d.String()
 	r.Path = d.String()
 	r.Query = d.Multi()
-	if h := d.RawMulti(); len(h) > 0 {
-		r.SetHeaderLookup(h)
+	if r.Headers = d.RawMulti(); len(r.Headers) > 0 {
+		r.SetHeaderLookup(&r.Headers)
 	}
 	r.Body = d.Bytes()
 	r.RemoteAddr = d.String()

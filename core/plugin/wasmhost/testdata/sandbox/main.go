@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
+	"strings"
 	"unsafe"
 
 	"github.com/junctionhub/junction/pluginsdk"
@@ -134,7 +136,11 @@ func escape() []byte {
 	report["readdir"] = errText(err)
 	err = os.WriteFile("/tmp/escaped", []byte("x"), 0o644)
 	report["writefile"] = errText(err)
-	report["env"] = fmt.Sprint(len(os.Environ()))
+	report["env"] = strings.Join(os.Environ(), " ")
+	// What the Go runtime made of the environment the host set.
+	gogc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gogc)
+	report["gogc"], report["memlimit"] = fmt.Sprint(gogc), fmt.Sprint(debug.SetMemoryLimit(-1))
 	report["args"] = fmt.Sprint(len(os.Args))
 	_, err = net.Dial("tcp", "127.0.0.1:80")
 	report["dial"] = errText(err)
