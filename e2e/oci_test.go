@@ -26,42 +26,13 @@ import (
 // registry closed, and a second fresh hub installs the files and completes
 // a run.
 func TestOCIDistribution(t *testing.T) {
-	const user, pass = "ci-pusher", "registry-pass-e2e"
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="e2e"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
-	env := append(os.Environ(), "JUNCTION_REGISTRY_USERNAME="+user, "JUNCTION_REGISTRY_PASSWORD="+pass, "DOCKER_CONFIG="+t.TempDir())
-	cli := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(junctionBinary(t), args...)
-		cmd.Env = env
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("junction %s: %v\n%s", strings.Join(args, " "), err, b)
-		}
-		if strings.Contains(string(b), pass) {
-			t.Fatalf("junction %s printed the registry password", args[1])
-		}
-		return string(b)
-	}
-
-	tmp := t.TempDir()
-	key := filepath.Join(tmp, "signing.key")
-	out := cli("plugin", "keygen", "--out", key)
-	pub := strings.TrimSpace(out[strings.LastIndex(out, "\n  ")+1:])
+	rig := newOCIRig(t, "registry-pass-e2e")
+	reg, host, env, cli, key, pub, user, pass := rig.reg, rig.host, rig.env, rig.cli, rig.key, rig.pub, rig.user, rig.pass
 	configs := copyConfigs(t, "testdata/oci")
-	writeFile(t, filepath.Join(configs, "settings.yaml"), "apiVersion: junction/v1\nkind: Settings\nmetadata: {name: settings}\nspec:\n  trusted_keys: [\""+pub+"\"]\n  require_signatures: true\n")
+	rig.trustingSettings(configs)
 
 	segRef, helloRef := host+"/junction/segment:1.0.0", host+"/junction/hello:0.1.0"
-	out = cli("plugin", "push", filepath.Join("..", "plugins", "segment"), segRef, "--sign-key", key, "--forms", "wasm")
+	out := cli("plugin", "push", filepath.Join("..", "plugins", "segment"), segRef, "--sign-key", key, "--forms", "wasm")
 	if !strings.Contains(out, "pushed segment@1.0.0 (1 form(s), signed)") {
 		t.Fatalf("push segment:\n%s", out)
 	}
@@ -104,6 +75,7 @@ func TestOCIDistribution(t *testing.T) {
 
 	// Air-gapped: save, close the registry (its address is now a closed
 	// port), install from the files on a fresh data dir.
+	tmp := t.TempDir()
 	segFile, helloFile := filepath.Join(tmp, "segment.tar"), filepath.Join(tmp, "hello.tar")
 	cli("plugin", "save", segRef, segFile)
 	cli("plugin", "save", helloRef, helloFile)
@@ -143,6 +115,63 @@ func greetRun(t *testing.T, h *hubProc, email string) {
 }
 
 // indexPlatforms lists the platforms of a pushed index, read straight from
+
+// ociRig is an in-process registry on loopback behind basic auth, the
+// environment that gives the junction CLI its credentials, and a signing
+// key whose public half is trusted by the Settings written by
+// trustingSettings.
+type ociRig struct {
+	reg        *httptest.Server
+	host       string
+	user, pass string
+	env        []string
+	key, pub   string
+	t          *testing.T
+}
+
+func newOCIRig(t *testing.T, pass string) *ociRig {
+	t.Helper()
+	r := &ociRig{t: t, user: "ci-pusher", pass: pass}
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	r.reg = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, ok := req.BasicAuth(); !ok || u != r.user || p != r.pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="e2e"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		inner.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.reg.Close)
+	r.host = strings.TrimPrefix(r.reg.URL, "http://")
+	r.env = append(os.Environ(), "JUNCTION_REGISTRY_USERNAME="+r.user, "JUNCTION_REGISTRY_PASSWORD="+pass, "DOCKER_CONFIG="+t.TempDir())
+	r.key = filepath.Join(t.TempDir(), "signing.key")
+	out := r.cli("plugin", "keygen", "--out", r.key)
+	r.pub = strings.TrimSpace(out[strings.LastIndex(out, "\n  ")+1:])
+	return r
+}
+
+// cli runs junction with the registry credentials; it fails the test when
+// the command fails or prints the password.
+func (r *ociRig) cli(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command(junctionBinary(r.t), args...)
+	cmd.Env = r.env
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("junction %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	if strings.Contains(string(b), r.pass) {
+		r.t.Fatalf("junction %s printed the registry password", args[1])
+	}
+	return string(b)
+}
+
+// trustingSettings writes Settings that require signatures and trust only
+// the rig's key.
+func (r *ociRig) trustingSettings(dir string) {
+	writeFile(r.t, filepath.Join(dir, "settings.yaml"), "apiVersion: junction/v1\nkind: Settings\nmetadata: {name: settings}\nspec:\n  trusted_keys: [\""+r.pub+"\"]\n  require_signatures: true\n")
+}
+
 // the registry's API.
 func indexPlatforms(t *testing.T, base, repo, tag, user, pass string) []string {
 	t.Helper()

@@ -2,17 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 )
 
 // upgradeConfig has two connections to the hello plugin, one pinned to
@@ -101,39 +94,10 @@ func helloVersion(t *testing.T, version, suffix string) string {
 // reopens the floating connection, it is served by 1.1.0 while the pinned
 // one, unchanged, still runs 1.0.0.
 func TestOCIUpgradeKeepsPinned(t *testing.T) {
-	const user, pass = "ci-pusher", "registry-pass-upgrade"
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="e2e"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
-	env := append(os.Environ(), "JUNCTION_REGISTRY_USERNAME="+user, "JUNCTION_REGISTRY_PASSWORD="+pass, "DOCKER_CONFIG="+t.TempDir())
-	cli := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(junctionBinary(t), args...)
-		cmd.Env = env
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("junction %s: %v\n%s", strings.Join(args, " "), err, b)
-		}
-		if strings.Contains(string(b), pass) {
-			t.Fatalf("junction %s printed the registry password", args[1])
-		}
-		return string(b)
-	}
-
-	tmp := t.TempDir()
-	key := filepath.Join(tmp, "signing.key")
-	out := cli("plugin", "keygen", "--out", key)
-	pub := strings.TrimSpace(out[strings.LastIndex(out, "\n  ")+1:])
+	rig := newOCIRig(t, "registry-pass-upgrade")
+	host, cli, key, pub := rig.host, rig.cli, rig.key, rig.pub
 	configs := t.TempDir()
-	writeFile(t, filepath.Join(configs, "settings.yaml"), "apiVersion: junction/v1\nkind: Settings\nmetadata: {name: settings}\nspec:\n  trusted_keys: [\""+pub+"\"]\n  require_signatures: true\n")
+	rig.trustingSettings(configs)
 	writeFile(t, filepath.Join(configs, "hub.yaml"), upgradeConfig(""))
 
 	repo := host + "/junction/hello"
@@ -152,7 +116,7 @@ func TestOCIUpgradeKeepsPinned(t *testing.T) {
 	const v10, v11 = `"Hello, ada!"`, `"Hello, ada! (v1.1.0)"`
 	greetBoth(t, h, map[string]string{"pinned": v10, "floating": v10})
 
-	out = cli("plugin", "outdated", "--data", data, "--config", configs)
+	out := cli("plugin", "outdated", "--data", data, "--config", configs)
 	if !strings.Contains(out, "hello") || !strings.Contains(out, "1.0.0") || !strings.Contains(out, "1.1.0") || !strings.Contains(out, repo) {
 		t.Fatalf("outdated:\n%s", out)
 	}
