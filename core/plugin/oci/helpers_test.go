@@ -124,23 +124,31 @@ func proxy(t *testing.T, to *testRegistry, intercept func(w http.ResponseWriter,
 		if intercept(w, r) {
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.RequestURI = ""
-		r2.URL.Scheme, r2.URL.Host = target.Scheme, target.Host
-		resp, err := http.DefaultTransport.RoundTrip(r2)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = copyBody(w, resp)
+		forward(w, r, target, nil)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// forward sends r on to target, after edit (if any) has changed the copy,
+// and copies the answer back to w.
+func forward(w http.ResponseWriter, r *http.Request, target *url.URL, edit func(*http.Request)) {
+	r2 := r.Clone(r.Context())
+	r2.RequestURI, r2.URL.Scheme, r2.URL.Host = "", target.Scheme, target.Host
+	if edit != nil {
+		edit(r2)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r2)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = copyBody(w, resp)
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -37,20 +37,7 @@ func TestBlobRedirect(t *testing.T) {
 		if r.Header.Get("Authorization") != "" {
 			leaked.Store(true)
 		}
-		r2 := r.Clone(r.Context())
-		r2.RequestURI, r2.URL.Scheme, r2.URL.Host = "", target.Scheme, target.Host
-		r2.SetBasicAuth(tr.user, tr.pass)
-		resp, err := http.DefaultTransport.RoundTrip(r2)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = copyBody(w, resp)
+		forward(w, r, target, func(r2 *http.Request) { r2.SetBasicAuth(tr.user, tr.pass) })
 	}))
 	t.Cleanup(storage.Close)
 	// 127.0.0.1 vs localhost: another host, the same machine.
