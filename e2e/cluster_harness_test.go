@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,33 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-var (
-	natsBuildOnce sync.Once
-	natsBinPath   string
-	natsBuildErr  error
-)
-
-// natsNodeBinary builds e2e/cmd/natsnode once per test binary, beside the
-// junction binary's temp dir (never in the tree).
-func natsNodeBinary(t *testing.T) string {
-	t.Helper()
-	natsBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "junction-e2e-natsnode")
-		if err != nil {
-			natsBuildErr = err
-			return
-		}
-		natsBinPath = filepath.Join(dir, "natsnode")
-		out, err := exec.Command("go", "build", "-o", natsBinPath, "./cmd/natsnode").CombinedOutput()
-		if err != nil {
-			natsBuildErr = fmt.Errorf("go build natsnode: %v\n%s", err, out)
-		}
-	})
-	if natsBuildErr != nil {
-		t.Fatal(natsBuildErr)
-	}
-	return natsBinPath
-}
+// natsNodeBinary builds e2e/cmd/natsnode once per test binary.
+func natsNodeBinary(t *testing.T) string { return goBinary(t, "./cmd/natsnode", "natsnode") }
 
 // natsProc is one natsnode process.
 type natsProc struct {

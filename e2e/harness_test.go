@@ -20,33 +20,34 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// built holds, per package, its build, made once per test binary.
+var built sync.Map // package path -> func() (string, error)
+
+// goBinary builds the Go package pkg (a path relative to e2e/) once per
+// test binary, into a temporary directory (never in the tree), and returns
+// the executable's path.
+func goBinary(t *testing.T, pkg, name string) string {
+	t.Helper()
+	build, _ := built.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "junction-e2e-"+name)
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, name)
+		if out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+		return path, nil
+	}))
+	path, err := build.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // junctionBinary builds core/cmd/junction once per test binary.
-func junctionBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "junction-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "junction")
-		cmd := exec.Command("go", "build", "-o", binPath, "../core/cmd/junction")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func junctionBinary(t *testing.T) string { return goBinary(t, "../core/cmd/junction", "junction") }
 
 // hubProc is a junction process serving on loopback.
 type hubProc struct {
