@@ -194,7 +194,7 @@ func (k *badgerKV) List(ctx context.Context, prefix string, limit int) ([]KVPair
 			opts.PrefetchSize = min(limit, opts.PrefetchSize)
 		}
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		for it.Seek(full); it.Valid(); it.Next() {
 			if limit > 0 && len(out) >= limit {
 				break

@@ -198,7 +198,7 @@ func (l *badgerLog) Read(ctx context.Context, after uint64, limit int) ([]event.
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = min(limit, opts.PrefetchSize)
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		for it.Seek(logKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {
 			item := it.Item()
 			seq, err := seqOfLogKey(item.Key())
@@ -267,7 +267,7 @@ func (b *Badger) recoverLastSeq() (uint64, error) {
 		opts.Reverse = true
 		opts.Prefix = []byte(prefixLog)
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		it.Seek(logKey(^uint64(0)))
 		if !it.Valid() {
 			return nil

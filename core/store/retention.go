@@ -255,7 +255,7 @@ func (x *Expirer) scanEvents(cutoff time.Time, floor uint64, budget int64, useBu
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = expiryBatch
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		for it.Seek(logKey(x.logLow)); it.Valid(); it.Next() {
 			if len(keys) == expiryBatch {
 				more = true
@@ -367,7 +367,7 @@ func (x *Expirer) scanRuns(from string, stopAt, cutoff, deadCutoff time.Time, bu
 		opts.Prefix = []byte(prefixRun)
 		opts.PrefetchSize = expiryBatch
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		for it.Seek(runKey(from)); it.Valid(); it.Next() {
 			item := it.Item()
 			id := string(item.Key()[len(prefixRun):])

@@ -69,7 +69,7 @@ func (s *badgerRuns) List(ctx context.Context, f RunFilter) ([]*Run, string, err
 		opts.PrefetchValues = prefix == prefixRun
 		opts.PrefetchSize = min(limit+1, opts.PrefetchSize)
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 
 		// 0xff never occurs in UTF-8, so it sorts after every ID.
 		seek := []byte(prefix + "\xff")

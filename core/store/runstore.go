@@ -331,7 +331,7 @@ func (c *runCounts) reload(db *badger.DB) error {
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(prefixIdxStatus)
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		for it.Rewind(); it.Valid(); it.Next() {
 			rest := string(it.Item().Key()[len(prefixIdxStatus):])
 			if i := strings.LastIndexByte(rest, '/'); i >= 0 {

@@ -97,7 +97,7 @@ func (b *Badger) Usage(ctx context.Context) (Usage, error) {
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = 1
 		it := txn.NewIterator(opts)
-		defer it.Close()
+		defer closeIterator(it, opts.PrefetchValues)
 		it.Rewind()
 		if it.Valid() {
 			seq, err := seqOfLogKey(it.Item().Key())
@@ -135,7 +135,7 @@ func countKeys(ctx context.Context, txn *badger.Txn, prefix string) (int, error)
 	opts.Prefix = []byte(prefix)
 	opts.PrefetchValues = false
 	it := txn.NewIterator(opts)
-	defer it.Close()
+	defer closeIterator(it, opts.PrefetchValues)
 	n := 0
 	for it.Rewind(); it.Valid(); it.Next() {
 		if n%4096 == 0 {
