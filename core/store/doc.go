@@ -63,6 +63,24 @@
 //     fails alone: the batch is rebuilt without it, as ops may have written
 //     part of their entries before failing.
 //
+// What a synced commit costs in CPU (issue 12): a `perf record -e
+// cpu-clock -g` of the hub for 15 s under the load harness (c64, 1.1 KB
+// events, about 13k req/s, 21 ops per commit) puts 30.5 % of the hub's
+// samples in Badger's write path, and 18.6 % in its two msync calls alone
+// (value log 12.8 %, memtable WAL 5.8 %). Most of that is the kernel
+// writing back pages Badger dirtied through its mmap: before writeback
+// it write-protects each page again, which on this paravirtualized
+// machine means a TLB shootdown IPI to the other CPU per page (8.8 % of
+// the samples, page_vma_mkclean_one → flush_tlb_mm_range), and the next
+// write to that page then faults. A file written with write(2) and synced
+// with fdatasync would skip both, but Badger writes its WAL and value log
+// only through mmap. Syncing the files ourselves instead of with
+// SyncWrites (a pipelined committer: Badger without SyncWrites, fsync of
+// the written WAL and value-log files by a syncer goroutine) did not help:
+// in one 60 s run each, interleaved, 14,034 and 13,079 req/s against
+// 13,320 and 13,642 for this design, the same within the noise, because
+// fsync does the same writeback. That design was not merged.
+//
 // Being the only writer makes several things simple and cheap: sequence
 // numbers are a plain counter (recovered at Open from the last log key);
 // dedup checks, SetNX and the read-old-run of Update need no locks and
