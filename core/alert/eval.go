@@ -219,12 +219,13 @@ func (e *Engine) evaluate(ctx context.Context, rt *runtime, now time.Time) {
 	fresh := rt.fresh
 	rt.fresh = 0
 	cooled := st.LastNotice.IsZero() || now.Sub(st.LastNotice) >= rt.def.Cooldown
+	// Whatever the case below, the alert fires after it exactly when its
+	// condition holds. The gauge moves first, before any notice is queued:
+	// a reader who got the notice must not see the old state in /metrics.
+	e.metrics.setFiring(rt.def.Name, holds)
 	switch {
 	case holds && !st.Firing:
 		st.Firing, st.Since = true, now
-		// The gauge moves before the notice is queued: a reader who got
-		// the notice must not see the old state in /metrics.
-		e.metrics.setFiring(rt.def.Name, true)
 		st.Total, st.Pending = made, made
 		st.Announced = false
 		if cooled {
@@ -245,7 +246,6 @@ func (e *Engine) evaluate(ctx context.Context, rt *runtime, now time.Time) {
 		}
 	case !holds && st.Firing:
 		st.Firing = false
-		e.metrics.setFiring(rt.def.Name, false)
 		if st.Announced {
 			e.notify(ctx, rt, KindResolved, now)
 		} else {
@@ -254,7 +254,6 @@ func (e *Engine) evaluate(ctx context.Context, rt *runtime, now time.Time) {
 		st.Pending, st.Total, st.Since = 0, 0, time.Time{}
 		e.save(ctx, rt)
 	}
-	e.metrics.setFiring(rt.def.Name, st.Firing)
 }
 
 // save writes the alert's state now: after a transition, a restart must

@@ -193,8 +193,8 @@ func (k *badgerKV) List(ctx context.Context, prefix string, limit int) ([]KVPair
 		if limit > 0 {
 			opts.PrefetchSize = min(limit, opts.PrefetchSize)
 		}
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		for it.Seek(full); it.Valid(); it.Next() {
 			if limit > 0 && len(out) >= limit {
 				break

@@ -197,8 +197,8 @@ func (l *badgerLog) Read(ctx context.Context, after uint64, limit int) ([]event.
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = min(limit, opts.PrefetchSize)
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		for it.Seek(logKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {
 			item := it.Item()
 			seq, err := seqOfLogKey(item.Key())
@@ -266,8 +266,8 @@ func (b *Badger) recoverLastSeq() (uint64, error) {
 		opts.PrefetchValues = false
 		opts.Reverse = true
 		opts.Prefix = []byte(prefixLog)
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		it.Seek(logKey(^uint64(0)))
 		if !it.Valid() {
 			return nil

@@ -254,8 +254,8 @@ func (x *Expirer) scanEvents(cutoff time.Time, floor uint64, budget int64, useBu
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = expiryBatch
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		for it.Seek(logKey(x.logLow)); it.Valid(); it.Next() {
 			if len(keys) == expiryBatch {
 				more = true
@@ -366,8 +366,8 @@ func (x *Expirer) scanRuns(from string, stopAt, cutoff, deadCutoff time.Time, bu
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefixRun)
 		opts.PrefetchSize = expiryBatch
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		for it.Seek(runKey(from)); it.Valid(); it.Next() {
 			item := it.Item()
 			id := string(item.Key()[len(prefixRun):])

@@ -68,8 +68,8 @@ func (s *badgerRuns) List(ctx context.Context, f RunFilter) ([]*Run, string, err
 		// Index keys carry no value; only the run/ walk reads values.
 		opts.PrefetchValues = prefix == prefixRun
 		opts.PrefetchSize = min(limit+1, opts.PrefetchSize)
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 
 		// 0xff never occurs in UTF-8, so it sorts after every ID.
 		seek := []byte(prefix + "\xff")

@@ -273,23 +273,23 @@ func (s *badgerRuns) Unfinished(ctx context.Context) ([]*Run, error) {
 			opts := badger.DefaultIteratorOptions
 			opts.PrefetchValues = false
 			opts.Prefix = prefix
-			it := txn.NewIterator(opts)
+			it, done := iterate(txn, opts)
 			for it.Seek(prefix); it.Valid(); it.Next() {
 				if err := ctx.Err(); err != nil {
-					it.Close()
+					done()
 					return err
 				}
 				id := string(it.Item().Key()[len(prefix):])
 				r, err := getRun(txn, id)
 				if err != nil {
-					it.Close()
+					done()
 					return fmt.Errorf("run %s: %w", id, err)
 				}
 				if r.Status == status {
 					out = append(out, r)
 				}
 			}
-			it.Close()
+			done()
 		}
 		return nil
 	})
@@ -330,8 +330,8 @@ func (c *runCounts) reload(db *badger.DB) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(prefixIdxStatus)
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		for it.Rewind(); it.Valid(); it.Next() {
 			rest := string(it.Item().Key()[len(prefixIdxStatus):])
 			if i := strings.LastIndexByte(rest, '/'); i >= 0 {

@@ -96,8 +96,8 @@ func (b *Badger) Usage(ctx context.Context) (Usage, error) {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = []byte(prefixLog)
 		opts.PrefetchSize = 1
-		it := txn.NewIterator(opts)
-		defer closeIterator(it, opts.PrefetchValues)
+		it, done := iterate(txn, opts)
+		defer done()
 		it.Rewind()
 		if it.Valid() {
 			seq, err := seqOfLogKey(it.Item().Key())
@@ -134,8 +134,8 @@ func countKeys(ctx context.Context, txn *badger.Txn, prefix string) (int, error)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = []byte(prefix)
 	opts.PrefetchValues = false
-	it := txn.NewIterator(opts)
-	defer closeIterator(it, opts.PrefetchValues)
+	it, done := iterate(txn, opts)
+	defer done()
 	n := 0
 	for it.Rewind(); it.Valid(); it.Next() {
 		if n%4096 == 0 {
