@@ -229,6 +229,7 @@ func (c *cluster) nodeOfPID(pid int) string {
 // logs attaches the end of every process's output to a failed test.
 func (c *cluster) logs() {
 	c.t.Helper()
+	c.saveLogs()
 	if !c.t.Failed() {
 		return
 	}

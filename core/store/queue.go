@@ -32,6 +32,10 @@ type RunQueue interface {
 // RunClaim is one node's hold on a queued run.
 type RunClaim interface {
 	RunID() string
+	// Run reads the claimed run no older than the write that queued it:
+	// ErrNotFound means the run is gone (expired), never that the read
+	// reached a replica behind the one that handed the run out.
+	Run(ctx context.Context) (*Run, error)
 	// Extend confirms the run is still being executed.
 	Extend(ctx context.Context) error
 	// Done removes the finished run from the queue.

@@ -60,9 +60,10 @@ func (e *Engine) queueWorker() {
 func (e *Engine) runClaimed(c store.RunClaim) {
 	ctx := context.WithoutCancel(e.runCtx)
 	id := c.RunID()
-	r, err := e.opts.Store.Runs().Get(ctx, id)
+	r, err := c.Run(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		e.settle(ctx, c, nil) // expired since: nothing to do
+		e.log.Info("claimed run expired; taking it off the queue", "run_id", id)
+		e.settle(ctx, c, nil)
 		return
 	}
 	if err != nil {
@@ -93,7 +94,7 @@ func (e *Engine) runClaimed(c store.RunClaim) {
 	}
 	// The stored state decides: a run whose last write failed must not be
 	// taken off the queue as if it had finished.
-	stored, err := e.opts.Store.Runs().Get(ctx, id)
+	stored, err := c.Run(ctx)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		e.log.Error("reload run", "run_id", id, "err", err)
 		e.handBack(ctx, c, e.opts.Now().Add(storeRetry))

@@ -156,6 +156,36 @@
 // consumer asks for no more than the consumer had pending at creation and
 // waits for those to arrive.
 //
+// The opposite lag exists too: every replica applies a committed write on
+// its own, and a follower may apply it before the leader does. The work
+// consumer's leader and a tail's consumer can sit on such a follower, so a
+// node can be handed a work message, or learn of a run, a few milliseconds
+// before the leader would find the run. Before this was handled, the
+// cluster kill e2e lost runs that way (2 of 26 local runs, 1 of 5 CI
+// runs), when the work consumer's leader was on another server than the
+// stream's: the claim's read of its run found nothing, the work message
+// was deleted as that of an expired run, and the run stayed queued for
+// good (44 runs of one batch, claimed 40 ms after it was written, before
+// any NATS server was killed). So a read that finds no run is believed
+// only once the leader has applied every write this node knows of for it:
+// the claim's work message (written after the run), or the sequence the
+// run index holds. Until then the node polls the leader's stream info (5
+// to 200 ms apart, within the request timeout) and otherwise gets an
+// error, not ErrNotFound; the run index drops a run only on a believed
+// ErrNotFound.
+//
+// # Tails
+//
+// The run index and the newest event sequence are kept by ordered
+// consumers of the run and event subjects (tail.go). An ordered consumer
+// recreates itself after the errors it knows of; but in the cluster kill
+// e2e one node's run tail stopped delivering, with no error reported, when
+// the stream's leader was killed, and that node never listed the 616 runs
+// written after. So every 10 s each tail reads the newest message of its
+// subjects from the leader, and if it has not delivered that far by the
+// next check, it starts a new consumer from the last sequence it delivered
+// (applying is idempotent: by sequence for the index).
+//
 // # Limits
 //
 // An atomic batch holds at most 1000 messages: an Append of more events

@@ -338,25 +338,12 @@ func (s *Store) startLogTail(ctx context.Context) error {
 	if last != nil {
 		s.lastSeq.raise(last.Sequence)
 	}
-	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.subj("ev", ">")},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    s.lastSeq.get() + 1,
-		HeadersOnly:    true,
-	})
-	if err != nil {
-		return fmt.Errorf("follow the log: %w", err)
-	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		if meta, err := m.Metadata(); err == nil && s.lastSeq.raise(meta.Sequence.Stream) {
+	s.logTail, err = s.follow(ctx, "log", s.subj("ev", ">"), s.lastSeq.get()+1, func(_ jetstream.Msg, seq uint64) {
+		if s.lastSeq.raise(seq) {
 			s.signal()
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("follow the log: %w", err)
-	}
-	s.stopTails = append(s.stopTails, cc.Stop)
-	return nil
+	return err
 }
 
 // consumer creates an ephemeral pull consumer for one read: in memory,

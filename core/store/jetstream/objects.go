@@ -72,7 +72,7 @@ func OpenObjects(ctx context.Context, o Options, suffix string) (*Objects, error
 		if err == nil {
 			return obj, nil
 		}
-		if !transient(err) || time.Now().After(deadline) {
+		if !Transient(err) || time.Now().After(deadline) {
 			obj.Close()
 			return nil, fmt.Errorf("open object store %s: %w", bucket, err)
 		}

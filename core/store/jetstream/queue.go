@@ -148,6 +148,22 @@ type workClaim struct {
 
 func (c *workClaim) RunID() string { return c.id }
 
+// Run implements store.RunClaim. The run was written before its work
+// message (the same atomic batch, or Requeue later), so a leader past the
+// work message's sequence holds the run unless it expired.
+func (c *workClaim) Run(ctx context.Context) (*store.Run, error) {
+	ctx, cancel, err := c.s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", c.id, err)
+	}
+	defer cancel()
+	r, err := c.s.getRunSeen(ctx, c.id, c.seq)
+	if err != nil {
+		return nil, fmt.Errorf("get run %s: %w", c.id, err)
+	}
+	return r, nil
+}
+
 // Extend resets the message's ack wait and flushes, so that an error
 // means the server did not hear it (while the client reconnects, a publish
 // is only buffered and would report nothing).

@@ -3,11 +3,13 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/junctionhub/junction/core/store"
 	"github.com/junctionhub/junction/core/store/jetstream/natstest"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/oklog/ulid/v2"
 )
 
@@ -97,4 +99,66 @@ func TestRunQueue(t *testing.T) {
 	if _, err := a.Claim(ctxT(t), time.Millisecond); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Claim with nothing queued: %v", err)
 	}
+}
+
+// TestRunNotGoneUntilLeaderPast: a read that finds no run is believed only
+// once the stream's leader has applied every write this node knows of for
+// it. A replica that applied a run's batch first (a consumer there handed
+// out its work message, or the tail delivered it) must not make a run
+// look gone while the leader is still behind: that run would be dropped
+// from the queue unexecuted. The lag is made here by asking for a
+// sequence the leader has not reached; a purge stands for the expiry that
+// really removes a run.
+func TestRunNotGoneUntilLeaderPast(t *testing.T) {
+	c := natstest.Start(t, t.TempDir(), 1, natstest.Options{})
+	t.Cleanup(c.Shutdown)
+	s := openOn(t, c, 1)
+	r := queuedRun(store.StatusQueued)
+	if err := s.CreateQueued(ctxT(t), []*store.Run{r}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl := claimOne(t, s, 2*time.Second)
+	if cl == nil || cl.RunID() != r.ID {
+		t.Fatalf("claim = %v, want run %s", cl, r.ID)
+	}
+	if got, err := cl.Run(ctxT(t)); err != nil || got.ID != r.ID || got.Status != store.StatusQueued {
+		t.Fatalf("claimed run = %+v, %v", got, err)
+	}
+	if err := s.stream.Purge(ctxT(t), jetstream.WithPurgeSubject(s.runSubj(r.ID))); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.stream.Info(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := info.State.LastSeq + 3
+
+	// The leader is behind what this node has seen: not "gone", and the
+	// index keeps the run.
+	short, cancel := context.WithTimeout(ctxT(t), 300*time.Millisecond)
+	defer cancel()
+	if _, err := s.getRunSeen(short, r.ID, ahead); !errors.Is(err, errLeaderBehind) {
+		t.Fatalf("read ahead of the leader: %v, want errLeaderBehind", err)
+	}
+	if _, ok := s.runs.get(r.ID); !ok {
+		t.Fatal("a read ahead of the leader dropped the run from the index")
+	}
+	// Once the leader is past it, the answer stands.
+	for i := range 3 {
+		if err := s.KV().Set(ctxT(t), fmt.Sprintf("k%d", i), []byte("v"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.getRunSeen(ctxT(t), r.ID, ahead); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("read past the leader's sequence: %v, want ErrNotFound", err)
+	}
+	if _, ok := s.runs.get(r.ID); ok {
+		t.Fatal("an expired run stayed in the index")
+	}
+	// The claim's own read: the leader is past the work message, so the
+	// purged run is gone.
+	if _, err := cl.Run(ctxT(t)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("claimed run after its expiry: %v, want ErrNotFound", err)
+	}
+	_ = cl.Done(ctxT(t))
 }

@@ -117,11 +117,7 @@ func (x *jsRuns) Update(ctx context.Context, r *store.Run) error {
 	if err != nil {
 		return fmt.Errorf("update run: %w", err)
 	}
-	old, err := s.getLast(ctx, subj)
-	if err == nil && old == nil {
-		err = store.ErrNotFound
-	}
-	if err != nil {
+	if _, err := s.lastRunMsg(ctx, r.ID, 0); err != nil {
 		return fmt.Errorf("update run %s: %w", r.ID, err)
 	}
 	seq, err := s.publish(ctx, []*nats.Msg{m})
@@ -148,14 +144,16 @@ func (x *jsRuns) Get(ctx context.Context, id string) (*store.Run, error) {
 }
 
 func (s *Store) getRun(ctx context.Context, id string) (*store.Run, error) {
+	return s.getRunSeen(ctx, id, 0)
+}
+
+// getRunSeen reads run id no older than stream sequence seen: a write at
+// or after the run's last one that this node has seen (0: none).
+func (s *Store) getRunSeen(ctx context.Context, id string, seen uint64) (*store.Run, error) {
 	if id == "" || len(id) > maxKeyLen {
 		return nil, store.ErrNotFound
 	}
-	m, err := s.getLast(ctx, s.runSubj(id))
-	if err == nil && m == nil {
-		s.runs.remove(id) // expired on another node
-		err = store.ErrNotFound
-	}
+	m, err := s.lastRunMsg(ctx, id, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +162,62 @@ func (s *Store) getRun(ctx context.Context, id string) (*store.Run, error) {
 		return nil, fmt.Errorf("corrupt run record: %w", err)
 	}
 	return r, nil
+}
+
+// lastRunMsg returns run id's record from the stream leader, or
+// store.ErrNotFound when the leader has none although it has applied
+// every write this node knows of for the run (seen, and the index's
+// sequence for it). A run this node has seen (through its tail, or a work
+// message handed out by a consumer on another replica) can be ahead of
+// the leader: every replica applies a committed write on its own, and a
+// follower may do so first. The leader's answer is taken as "no run"
+// only once it is past those writes, so a lagging leader never makes a
+// run look gone.
+func (s *Store) lastRunMsg(ctx context.Context, id string, seen uint64) (*jetstream.RawStreamMsg, error) {
+	subj := s.runSubj(id)
+	m, err := s.getLast(ctx, subj)
+	if err != nil || m != nil {
+		return m, err
+	}
+	if e, ok := s.runs.get(id); ok {
+		seen = max(seen, e.seq)
+	}
+	if seen > 0 {
+		if err := s.leaderPast(ctx, seen); err != nil {
+			return nil, err
+		}
+		if m, err = s.getLast(ctx, subj); err != nil || m != nil {
+			return m, err
+		}
+	}
+	s.runs.remove(id) // expired (a purge reaches no tail)
+	return nil, store.ErrNotFound
+}
+
+// errLeaderBehind: the stream leader has not applied a write this node
+// has seen yet.
+var errLeaderBehind = errors.New("the stream leader has not applied the write yet")
+
+// leaderPast waits until the stream's leader has applied sequence seq,
+// polling its stream info (only the leader answers it while there is one)
+// until ctx ends.
+func (s *Store) leaderPast(ctx context.Context, seq uint64) error {
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		info, err := s.stream.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("stream info: %w", err)
+		}
+		// Without a leader a replica answers with its own state.
+		led := info.Cluster == nil || info.Cluster.Leader != ""
+		if led && info.State.LastSeq >= seq {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sequence %d: %w", seq, errLeaderBehind)
+		case <-time.After(wait):
+		}
+	}
 }
 
 func match(f store.RunFilter, r *store.Run) bool {
@@ -294,6 +348,13 @@ func (x *runIndex) apply(id string, h nats.Header, seq uint64) {
 	x.n[e.status]++
 }
 
+func (x *runIndex) get(id string) (runEntry, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e, ok := x.m[id]
+	return e, ok
+}
+
 func (x *runIndex) remove(id string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -368,19 +429,6 @@ func (s *Store) startRunTail(ctx context.Context) error {
 	if err := s.lastPerSubject(ctx, s.subj("run", ">"), true, apply); err != nil {
 		return fmt.Errorf("load runs: %w", err)
 	}
-	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.subj("run", ">")},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    from,
-		HeadersOnly:    true,
-	})
-	if err != nil {
-		return fmt.Errorf("follow runs: %w", err)
-	}
-	cc, err := cons.Consume(func(m jetstream.Msg) { _ = apply(m) })
-	if err != nil {
-		return fmt.Errorf("follow runs: %w", err)
-	}
-	s.stopTails = append(s.stopTails, cc.Stop)
-	return nil
+	s.runTail, err = s.follow(ctx, "runs", s.subj("run", ">"), from, func(m jetstream.Msg, _ uint64) { _ = apply(m) })
+	return err
 }

@@ -48,6 +48,9 @@ type Options struct {
 
 	// now is the clock of dedup windows and KV expiry; tests replace it.
 	now func() time.Time
+	// tailCheck is how often each tail checks itself (tail.go); zero:
+	// the package's tailCheck. Tests shorten it.
+	tailCheck time.Duration
 }
 
 // DefaultStream is the stream's name when Options.Stream is empty.
@@ -75,6 +78,7 @@ type Store struct {
 	notify  chan struct{}
 
 	claimTimeout time.Duration
+	tailCheck    time.Duration
 	work         jetstream.Consumer // the run queue's consumer (queue.go)
 	runs         *runIndex
 	batches      chan struct{} // bounds atomic batches in flight (the server allows 50 per stream)
@@ -87,6 +91,8 @@ type Store struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	stopTails []func()
+	runTail   *tail // keeps runs current (runs.go)
+	logTail   *tail // keeps lastSeq current (log.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -121,7 +127,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.ClaimTimeout <= 0 {
 		o.ClaimTimeout = DefaultClaimTimeout
 	}
-	s := &Store{claimTimeout: o.ClaimTimeout,
+	if o.tailCheck <= 0 {
+		o.tailCheck = tailCheck
+	}
+	s := &Store{claimTimeout: o.ClaimTimeout, tailCheck: o.tailCheck,
 		name: o.Stream, key: append([]byte(nil), o.SecretKey...), log: o.Logger, now: o.now, to: o.Timeout,
 		notify: make(chan struct{}, 1), closed: make(chan struct{}), batches: make(chan struct{}, 16),
 	}
@@ -193,7 +202,7 @@ func (s *Store) untilReady(ctx context.Context, step func(context.Context) error
 	deadline := time.Now().Add(startupWait)
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
 		err := step(ctx)
-		if err == nil || !transient(err) || time.Now().After(deadline) {
+		if err == nil || !Transient(err) || time.Now().After(deadline) {
 			return err
 		}
 		s.log.Info("jetstream store: waiting for the stream", "stream", s.name, "err", err)
@@ -216,7 +225,7 @@ func (s *Store) createStream(ctx context.Context, cfg jetstream.StreamConfig) (j
 	deadline := time.Now().Add(startupWait)
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
 		st, err := s.js.CreateOrUpdateStream(ctx, cfg)
-		if err == nil || !transient(err) || time.Now().After(deadline) {
+		if err == nil || !Transient(err) || time.Now().After(deadline) {
 			return st, err
 		}
 		s.log.Info("jetstream store: waiting for the NATS cluster", "stream", cfg.Name, "err", err)
@@ -228,8 +237,9 @@ func (s *Store) createStream(ctx context.Context, cfg jetstream.StreamConfig) (j
 	}
 }
 
-// transient reports an error of a cluster still forming or electing.
-func transient(err error) bool {
+// Transient reports an error of a cluster still forming or electing: the
+// same request may succeed shortly.
+func Transient(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		// 503: JetStream not ready; 10023: insufficient resources (too few
