@@ -8,13 +8,14 @@
 // signature) and the artifact. `junction plugin remove` deletes the object
 // (Unpublish), which leaves a tombstone in the bucket.
 //
-// Every node watches the bucket (Start) and installs what it does not have
-// with registry.InstallShared: the same checks as a local install, against
-// ITS OWN trusted_keys and require_signatures. Nothing in the bucket is
-// trusted: an object that fails a check is refused, logged and listed by
+// Every node watches the bucket (Start), applies the whole bucket again
+// every minute in case the watch missed an update, and installs what it does
+// not have with registry.InstallShared: the same checks as a local install,
+// against ITS OWN trusted_keys and require_signatures. Nothing in the bucket
+// is trusted: an object that fails a check is refused, logged and listed by
 // Refused (GET /api/v1/plugins shows it), and not installed. A tombstone
-// removes the node's copy when it is the same content (same artifact
-// sha256) and not a bundled build.
+// removes the node's copy when it is the same content (same artifact sha256)
+// and not a bundled build.
 //
 // Start returns once everything in the bucket has been applied, so a node
 // that starts later validates and opens its connections with every plugin
@@ -39,6 +40,7 @@ import (
 
 	"github.com/junctionhub/junction/core/config"
 	"github.com/junctionhub/junction/core/plugin/registry"
+	js "github.com/junctionhub/junction/core/store/jetstream"
 )
 
 // BucketSuffix names the plugins' bucket beside the store's stream
@@ -113,6 +115,8 @@ type Refusal struct {
 	Digest string    `json:"digest,omitempty"`
 	Error  string    `json:"error"`
 	At     time.Time `json:"at"`
+
+	nuid string // the refused put of the object (each put has its own)
 }
 
 // Options configure Start.
@@ -123,6 +127,9 @@ type Options struct {
 	// (TrustOptions); Granted and Progress are not used.
 	Install registry.InstallOptions
 	Logger  *slog.Logger
+	// Resync is how often the whole bucket is applied again, in case the
+	// watch missed an update. Zero: every minute.
+	Resync time.Duration
 }
 
 // Sync applies the bucket to one node's registry.
@@ -147,6 +154,15 @@ type Sync struct {
 // again.
 const retryEvery = 5 * time.Second
 
+// resyncEvery is how often the whole bucket is applied again. The watch is
+// an ordered consumer; the store's own tails of the same kind were seen
+// to go silent, with no error, after a NATS server was killed
+// (core/store/jetstream/tail.go), and a silent watch would leave this node
+// without the plugins installed after. A pass costs one listing of the
+// bucket's object infos; an object installed already, or whose current
+// put this node refused, is not fetched again.
+const resyncEvery = time.Minute
+
 // Start applies every object in the bucket, then keeps watching it until
 // Close. It returns when the first pass is done, or with ctx's error.
 func Start(ctx context.Context, o Options) (*Sync, error) {
@@ -154,15 +170,18 @@ func Start(ctx context.Context, o Options) (*Sync, error) {
 		o.Logger = slog.Default()
 	}
 	o.Install.Granted, o.Install.Progress = nil, nil
+	if o.Resync <= 0 {
+		o.Resync = resyncEvery
+	}
 	wctx, cancel := context.WithCancel(context.Background())
-	w, err := o.Bucket.Watch(wctx)
+	w, first, err := watch(ctx, wctx, o)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("watch the cluster's plugins: %w", err)
 	}
 	s := &Sync{o: o, watcher: w, cancel: cancel, done: make(chan struct{}), refused: map[string]Refusal{}, retry: map[string]bool{}}
 	initial := make(chan struct{})
-	go s.run(wctx, initial)
+	go s.run(wctx, first, initial)
 	go s.retryLoop(wctx)
 	select {
 	case <-initial:
@@ -173,19 +192,87 @@ func Start(ctx context.Context, o Options) (*Sync, error) {
 	}
 }
 
-// run applies updates in the order the bucket gives them; a nil update
-// marks the end of what was there when the watch began.
-func (s *Sync) run(ctx context.Context, initial chan struct{}) {
-	defer close(s.done)
-	for info := range s.watcher.Updates() {
-		if info == nil {
-			if initial != nil {
-				close(initial)
-				initial = nil
+// startWait bounds how long Start waits for a cluster that does not answer
+// in time, as the store's Open does: nodes and servers start together, and
+// a stream just created may still be electing its leader.
+const startWait = time.Minute
+
+// firstPassWait is how long a new watch may go without an update before
+// its first pass (what the bucket held, then nil) ends. The client ends
+// that pass for an empty bucket only if its first read of the bucket
+// succeeds; a read that failed (a cluster still electing) would leave the
+// watch waiting for good, the likely cause of a first pass CI saw never
+// end on a fresh R3 cluster.
+var firstPassWait = 10 * time.Second
+
+// errFirstPassStalled: a watch's first pass stopped short.
+var errFirstPassStalled = errors.New("the watch's first pass stalled")
+
+// watch starts the bucket's watch (living in wctx) and reads its first
+// pass, starting again while the cluster does not answer in time or the
+// pass stalls, for up to startWait or until ctx ends.
+func watch(ctx, wctx context.Context, o Options) (jetstream.ObjectWatcher, []*jetstream.ObjectInfo, error) {
+	deadline := time.Now().Add(startWait)
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		w, err := o.Bucket.Watch(wctx)
+		if err == nil {
+			var first []*jetstream.ObjectInfo
+			if first, err = firstPass(ctx, w); err == nil {
+				return w, first, nil
 			}
-			continue
+			_ = w.Stop()
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
 		}
+		if !errors.Is(err, errFirstPassStalled) && !js.Transient(err) || time.Now().After(deadline) {
+			return nil, nil, err
+		}
+		o.Logger.Info("waiting for the cluster's plugin bucket", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// firstPass reads w's updates up to the nil that ends its first pass.
+func firstPass(ctx context.Context, w jetstream.ObjectWatcher) ([]*jetstream.ObjectInfo, error) {
+	var out []*jetstream.ObjectInfo
+	stall := time.NewTimer(firstPassWait)
+	defer stall.Stop()
+	for {
+		select {
+		case info, ok := <-w.Updates():
+			if !ok {
+				return nil, errFirstPassStalled
+			}
+			if info == nil {
+				return out, nil
+			}
+			out = append(out, info)
+			stall.Reset(firstPassWait)
+		case <-stall.C:
+			return nil, errFirstPassStalled
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// run applies the first pass, closes initial, then applies updates in the
+// order the bucket gives them.
+func (s *Sync) run(ctx context.Context, first []*jetstream.ObjectInfo, initial chan struct{}) {
+	defer close(s.done)
+	for _, info := range first {
 		s.apply(ctx, info)
+	}
+	close(initial)
+	for info := range s.watcher.Updates() {
+		if info != nil {
+			s.apply(ctx, info)
+		}
 	}
 }
 
@@ -247,7 +334,7 @@ func (s *Sync) apply(ctx context.Context, info *jetstream.ObjectInfo) {
 }
 
 func (s *Sync) refuse(info *jetstream.ObjectInfo, err error) {
-	r := Refusal{ID: info.Name, Error: err.Error(), At: time.Now().UTC().Truncate(time.Second)}
+	r := Refusal{ID: info.Name, Error: err.Error(), At: time.Now().UTC().Truncate(time.Second), nuid: info.NUID}
 	if d := info.Metadata[metaSHA256]; d != "" {
 		r.Digest = "sha256:" + d
 	}
@@ -275,14 +362,20 @@ func (s *Sync) setRetry(id string, on bool) {
 }
 
 // retryLoop applies again, every retryEvery, the objects that could not be
-// fetched, reading each one's current state (it may have changed or gone).
+// fetched, reading each one's current state (it may have changed or gone),
+// and the whole bucket every Options.Resync.
 func (s *Sync) retryLoop(ctx context.Context) {
 	t := time.NewTicker(retryEvery)
 	defer t.Stop()
+	full := time.NewTicker(s.o.Resync)
+	defer full.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-full.C:
+			s.resync(ctx)
+			continue
 		case <-t.C:
 		}
 		s.mu.Lock()
@@ -303,6 +396,41 @@ func (s *Sync) retryLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// resync applies every object in the bucket, tombstones included, except
+// those whose current put this node refused (a refusal stays until the
+// object changes).
+func (s *Sync) resync(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(ctx, applyTimeout)
+	infos, err := s.o.Bucket.List(lctx, jetstream.ListObjectsShowDeleted())
+	cancel()
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.o.Logger.Warn("list the cluster's plugins; tried again later", "err", err)
+		}
+		return
+	}
+	for _, info := range infos {
+		if ctx.Err() != nil {
+			return
+		}
+		if !s.refusedAsIs(info) {
+			s.apply(ctx, info)
+		}
+	}
+}
+
+// refusedAsIs reports whether this node's checks refused info's put of
+// the object (a fetch that failed is tried again instead).
+func (s *Sync) refusedAsIs(info *jetstream.ObjectInfo) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.refused[info.Name]
+	return ok && !s.retry[info.Name] && r.nuid != "" && r.nuid == info.NUID
 }
 
 // Refused lists the bucket's objects this node refused, by ID.
