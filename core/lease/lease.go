@@ -9,10 +9,13 @@
 //   - Acquire: the fencing token is taken first, by incrementing the
 //     counter "leasetoken/<name>" with CompareAndSwap; then the lease key
 //     "lease/<name>" is set with SetNX and a TTL to {owner, token, nonce};
-//     then the counter is read again and must still be the token. The last
-//     check is what makes tokens grow with every new holder: a node that
-//     took token 5, stalled, and won the key after the holder of token 6
-//     finds the counter at 6 and gives the lease back.
+//     then the counter is read again. If it moved past the token, the
+//     winner takes a new token while it holds the key and writes it in by
+//     CompareAndSwap. That is what makes tokens grow with every new
+//     holder: a node that took token 5, stalled, and won the key after the
+//     holder of token 6 finds the counter at 6 and holds with token 7.
+//     (Giving the lease back instead, as an earlier version did, could
+//     leave no holder at all when acquirers kept overtaking each other.)
 //   - Renew: every TTL/3 the holder rewrites its own value with a fresh
 //     TTL by CompareAndSwap from that exact value (the nonce makes it
 //     unique to this acquisition), so only the holder can renew.
@@ -137,43 +140,78 @@ func (x *Lease) Context() context.Context { return x.ctx }
 // and no error when another holder has it.
 func (l *Leaser) Acquire(ctx context.Context, name string) (*Lease, error) {
 	kv := l.o.KV
-	for range 3 {
-		if _, err := kv.Get(ctx, Key(name)); err == nil {
-			return nil, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("lease %s: %w", name, err)
+	if _, err := kv.Get(ctx, Key(name)); err == nil {
+		return nil, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	token, err := l.nextToken(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := l.value(name, token)
+	if err != nil {
+		return nil, err
+	}
+	set, err := kv.SetNX(ctx, Key(name), raw, l.o.TTL)
+	if err != nil {
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	if !set {
+		return nil, nil
+	}
+	cur, err := l.readToken(ctx, name)
+	if err == nil && cur != token {
+		// Someone took a later token: an acquirer that then lost the key
+		// to this one, or a holder that came and went before this node's
+		// SetNX. A token taken now, while this node holds the key and no
+		// one else can, is higher than that holder's.
+		token, raw, err = l.retoken(ctx, name, raw)
+		if err == nil && raw == nil {
+			return nil, nil // the key expired meanwhile and is not ours
 		}
-		token, err := l.nextToken(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		nonce := make([]byte, 8)
-		_, _ = rand.Read(nonce)
-		raw, err := json.Marshal(value{Owner: l.o.Owner, Token: token, Nonce: hex.EncodeToString(nonce)})
-		if err != nil {
-			return nil, fmt.Errorf("lease %s: %w", name, err)
-		}
-		set, err := kv.SetNX(ctx, Key(name), raw, l.o.TTL)
-		if err != nil {
-			return nil, fmt.Errorf("lease %s: %w", name, err)
-		}
-		if !set {
-			return nil, nil
-		}
-		cur, err := l.readToken(ctx, name)
-		if err == nil && cur == token {
-			return l.hold(ctx, name, token, raw), nil
-		}
-		// A later acquirer took a higher token: holding the key with this
-		// one would let a lower token follow a higher one. Give it back.
+	}
+	if err != nil {
 		if _, rerr := kv.CompareAndSwap(context.WithoutCancel(ctx), Key(name), raw, nil, 0); rerr != nil {
 			l.log.Warn("lease not given back; it expires after its TTL", "lease", name, "err", rerr)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("lease %s: %w", name, err)
-		}
+		return nil, fmt.Errorf("lease %s: %w", name, err)
 	}
-	return nil, nil
+	return l.hold(ctx, name, token, raw), nil
+}
+
+// value is what this node writes to the lease key for token: the nonce
+// makes it unique to one acquisition, so only that one renews it.
+func (l *Leaser) value(name string, token uint64) ([]byte, error) {
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	raw, err := json.Marshal(value{Owner: l.o.Owner, Token: token, Nonce: hex.EncodeToString(nonce)})
+	if err != nil {
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return raw, nil
+}
+
+// retoken gives the lease this node just won (its key holds held) a new
+// token. It returns a nil value, and no error, when the key no longer
+// holds held.
+func (l *Leaser) retoken(ctx context.Context, name string, held []byte) (uint64, []byte, error) {
+	token, err := l.nextToken(ctx, name)
+	if err != nil {
+		return 0, held, err
+	}
+	raw, err := l.value(name, token)
+	if err != nil {
+		return 0, held, err
+	}
+	ok, err := l.o.KV.CompareAndSwap(ctx, Key(name), held, raw, l.o.TTL)
+	if err != nil {
+		return 0, held, fmt.Errorf("take a later token: %w", err)
+	}
+	if !ok {
+		return 0, nil, nil
+	}
+	return token, raw, nil
 }
 
 func (l *Leaser) readToken(ctx context.Context, name string) (uint64, error) {

@@ -166,6 +166,34 @@ var cases = []struct {
 		}
 		_ = held[0].Release(context.Background())
 	}},
+	{"an acquirer overtaken on every try still holds, with the highest token", func(t *testing.T, kv store.KV) {
+		ctx := context.Background()
+		other := leasers(kv, 1)[0]
+		var last uint64 // the token of the holder that came and went
+		over := &overtakingKV{KV: kv, before: func() {
+			x := acquire(t, other, "job")
+			if x == nil {
+				t.Fatal("the overtaking node did not get the free lease")
+			}
+			last = x.Token()
+			if err := x.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}}
+		l := New(Options{KV: over, TTL: time.Second, Owner: "overtaken", Logger: quiet})
+		x := acquire(t, l, "job")
+		if x == nil {
+			t.Fatal("no holder: the overtaken node gave the free lease up")
+		}
+		defer x.Release(ctx)
+		if x.Token() <= last {
+			t.Errorf("token %d, not above the earlier holder's %d", x.Token(), last)
+		}
+		v, err := kv.Get(ctx, Key("job"))
+		if err != nil || !bytes.Contains(v, []byte(`"token":`+strconv.FormatUint(x.Token(), 10)+`,`)) {
+			t.Errorf("lease key holds %q (%v), want token %d", v, err, x.Token())
+		}
+	}},
 	{"fenced writes refuse an older token", func(t *testing.T, kv store.KV) {
 		tokenOf := func(b []byte) uint64 {
 			n, _ := strconv.ParseUint(string(bytes.SplitN(b, []byte(":"), 2)[0]), 10, 64)
@@ -251,4 +279,17 @@ func TestForgetDead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// overtakingKV runs before ahead of every SetNX: another node takes a
+// later token, holds the lease and releases it, between this node's token
+// and its SetNX.
+type overtakingKV struct {
+	store.KV
+	before func()
+}
+
+func (k *overtakingKV) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	k.before()
+	return k.KV.SetNX(ctx, key, value, ttl)
 }
