@@ -215,22 +215,34 @@ func (s *Store) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 		return 0, nil
 	case 1:
 		msgs[0].Header.Set(jetstream.MsgIDHeader, nuid.Next())
-		var err error
-		for attempt := range 2 {
+		timedOut := false
+		for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
 			// Half the request timeout each, so that a lost
 			// acknowledgement leaves time for the retry.
 			actx, cancel := context.WithTimeout(ctx, s.to/2)
-			var ack *jetstream.PubAck
-			ack, err = s.js.PublishMsg(actx, msgs[0])
+			ack, err := s.js.PublishMsg(actx, msgs[0])
 			cancel()
-			if err == nil {
+			switch {
+			case err == nil:
 				return ack.Sequence, nil
-			}
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) || attempt == 1 || ctx.Err() != nil {
-				break
+			case ctx.Err() != nil:
+				return 0, err
+			case errors.Is(err, jetstream.ErrNoStreamResponse):
+				// No leader to take it (one is being elected): nothing was
+				// stored, and the same message ID makes the retry safe
+				// even if it was. Retried until the request's deadline,
+				// so an election does not reach the caller as an error.
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return 0, err
+				}
+			case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)) && !timedOut:
+				timedOut = true
+			default:
+				return 0, err
 			}
 		}
-		return 0, err
 	}
 	select {
 	case s.batches <- struct{}{}:
